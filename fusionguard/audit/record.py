@@ -1,0 +1,237 @@
+"""The audit record: a versioned, validated description of one guarded run (or of a takedown).
+
+Records are built by the Guard (or :func:`takedown_record`), validated when constructed, and turned into
+canonical JSON for signing. The log assigns ``seq``; the record carries it inside the signed bytes so a
+record cannot be moved to another position without its signature breaking.
+
+>>> from datetime import datetime, timezone
+>>> record = AuditRecord(
+...     kind="run", decision="allowed", timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc),
+...     actor="worker-1", model=ModelInfo("inswapper", "128", "other"),
+...     policy=PolicyRef("default", "0" * 64),
+... )
+>>> record.to_json()["schema"]
+'fusionguard.audit-record/v1'
+
+Personal data: a record holds pseudonymous identity IDs and content hashes, never faces or names.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+SCHEMA = "fusionguard.audit-record/v1"
+Kind = Literal["run", "takedown"]
+Decision = Literal["allowed", "blocked", "takedown"]
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_HEX16 = re.compile(r"^[0-9a-f]{16}$")
+_RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC, microsecond precision, ``Z`` suffix: one spelling per instant, so it canonicalises."""
+    _require(moment.tzinfo is not None, "timestamps must be timezone-aware (UTC)")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def format_watermark_id(value: int) -> str:
+    """64-bit IDs are written as 16 hex digits: JSON numbers above 2**53 do not survive every parser."""
+    _require(0 <= value < 1 << 64, f"watermark ID {value} is not a 64-bit unsigned integer")
+    return f"{value:016x}"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str = ""
+    license: str = "unknown"
+
+    def __post_init__(self) -> None:
+        _require(bool(self.name), "model name must not be empty")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "license": self.license}
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    name: str
+    sha256: str
+
+    def __post_init__(self) -> None:
+        _require(bool(_SHA256.match(self.sha256)), "policy hash must be 64 lowercase hex digits")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class InputRef:
+    """One source or target: its role, position, content hash and the identities matched in it."""
+
+    role: Literal["source", "target"]
+    index: int
+    sha256: str
+    identities: tuple[str, ...] = ()
+    faces: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.role in ("source", "target"), f"unknown input role {self.role!r}")
+        _require(bool(_SHA256.match(self.sha256)), "input hash must be 64 lowercase hex digits")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "index": self.index,
+            "sha256": self.sha256,
+            "identities": list(self.identities),
+            "faces": self.faces,
+        }
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    sha256: str
+    watermark_id: str
+    pdq: str | None = None
+    pdq_quality: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(bool(_SHA256.match(self.sha256)), "output hash must be 64 lowercase hex digits")
+        _require(bool(_HEX16.match(self.watermark_id)), "watermark ID must be 16 hex digits")
+        _require(self.pdq is None or bool(_SHA256.match(self.pdq)), "PDQ hash must be 64 hex digits")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "watermark_id": self.watermark_id,
+            "pdq": self.pdq,
+            "pdq_quality": self.pdq_quality,
+        }
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry of the audit log. ``seq`` is None until the log assigns it."""
+
+    kind: Kind
+    decision: Decision
+    timestamp: datetime
+    actor: str
+    model: ModelInfo | None = None
+    policy: PolicyRef | None = None
+    sources: tuple[InputRef, ...] = ()
+    targets: tuple[InputRef, ...] = ()
+    output: OutputRef | None = None
+    reasons: tuple[dict[str, Any], ...] = ()
+    refers_to: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    record_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.kind in ("run", "takedown"), f"unknown record kind {self.kind!r}")
+        _require(
+            self.decision in ("allowed", "blocked", "takedown"), f"bad decision {self.decision!r}"
+        )
+        _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
+        _require(self.timestamp.tzinfo is not None, "timestamp must be timezone-aware")
+        if self.kind == "run":
+            _require(self.decision != "takedown", "a run record is allowed or blocked")
+            _require(self.model is not None and self.policy is not None,
+                     "a run record names its model and policy")
+            _require(self.decision != "allowed" or self.output is not None,
+                     "an allowed run record describes its output")
+            _require(self.decision != "blocked" or bool(self.reasons),
+                     "a blocked run record gives its reasons")
+            _require(self.decision != "blocked" or self.output is None,
+                     "a blocked run releases no output")
+        else:
+            _require(self.decision == "takedown", "a takedown record has decision 'takedown'")
+            _require(self.refers_to is not None and bool(_RECORD_ID.match(self.refers_to)),
+                     "a takedown record refers to a record ID")
+        _require(self.seq is None or self.seq >= 0, "sequence numbers start at 0")
+
+    def with_seq(self, seq: int) -> AuditRecord:
+        return replace(self, seq=seq)
+
+    @property
+    def identities(self) -> tuple[str, ...]:
+        found = {i for ref in (*self.sources, *self.targets) for i in ref.identities}
+        return tuple(sorted(found))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "record_id": self.record_id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "decision": self.decision,
+            "timestamp": format_timestamp(self.timestamp),
+            "actor": self.actor,
+            "model": self.model.to_json() if self.model else None,
+            "policy": self.policy.to_json() if self.policy else None,
+            "sources": [ref.to_json() for ref in self.sources],
+            "targets": [ref.to_json() for ref in self.targets],
+            "output": self.output.to_json() if self.output else None,
+            "reasons": list(self.reasons),
+            "refers_to": self.refers_to,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AuditRecord:
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"unsupported record schema {data.get('schema')!r} (expected {SCHEMA})")
+
+        def inputs(items: list[dict[str, Any]]) -> tuple[InputRef, ...]:
+            return tuple(
+                InputRef(i["role"], i["index"], i["sha256"], tuple(i["identities"]), i["faces"])
+                for i in items
+            )
+
+        model, policy, output = data["model"], data["policy"], data["output"]
+        return cls(
+            kind=data["kind"],
+            decision=data["decision"],
+            timestamp=parse_timestamp(data["timestamp"]),
+            actor=data["actor"],
+            model=ModelInfo(**model) if model else None,
+            policy=PolicyRef(**policy) if policy else None,
+            sources=inputs(data["sources"]),
+            targets=inputs(data["targets"]),
+            output=OutputRef(**output) if output else None,
+            reasons=tuple(data["reasons"]),
+            refers_to=data["refers_to"],
+            extra=dict(data["extra"]),
+            record_id=data["record_id"],
+            seq=data["seq"],
+        )
+
+
+def takedown_record(
+    refers_to: str, reason: str, *, actor: str, timestamp: datetime
+) -> AuditRecord:
+    """A takedown is a new record pointing at an old one: records are never edited."""
+    return AuditRecord(
+        kind="takedown",
+        decision="takedown",
+        timestamp=timestamp,
+        actor=actor,
+        refers_to=refers_to,
+        reasons=({"check": "takedown", "subject": "output", "detail": reason, "data": {}},),
+    )

@@ -1,0 +1,346 @@
+"""The ``fusionguard`` command: a thin layer over importable functions.
+
+Exit codes: 0 ok; 1 an error (one line on stderr: what was wrong and what to do); 2 bad usage;
+3 verification failed or a check blocked. Every command that lists things has ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fusionguard.audit.keys import KeyRing
+from fusionguard.audit.log import AuditLog, Filters, StoredRecord
+from fusionguard.audit.record import takedown_record
+from fusionguard.audit.verify import checkpoint_summary, verify_log, verify_proof_file
+from fusionguard.config import Settings, utc_now
+from fusionguard.errors import FusionGuardError, PolicyViolation, TamperDetected
+from fusionguard.store import db
+
+EXIT_ERROR, EXIT_USAGE, EXIT_FAILED = 1, 2, 3
+
+
+class Context:
+    def __init__(self, home: str | None, db_url: str | None) -> None:
+        self.settings = Settings.resolve(home, db_url)
+        self._log: AuditLog | None = None
+
+    def ring(self) -> KeyRing:
+        return KeyRing.load(self.settings.keys_dir)
+
+    def log(self) -> AuditLog:
+        if self._log is None:
+            self._log = AuditLog.open(self.settings.db_url, self.ring(),
+                                      witness_path=self.settings.witness_path)
+        return self._log
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal; nothing when output is piped (scripts and CI)."""
+    if not sys.stderr.isatty() or total < 1000:
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.group()
+@click.option("--home", envvar="FUSIONGUARD_HOME", help="State directory (keys, workspaces).")
+@click.option("--db", "db_url", envvar="FUSIONGUARD_DB", help="SQLAlchemy database URL.")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, db_url: str | None) -> None:
+    """fusionguard: checked, watermarked, signed and audited face-swap runs."""
+    ctx.obj = Context(home, db_url)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@cli.command()
+@pass_context
+def init(context: Context) -> None:
+    """Create the home, the signing key and the database schema (or upgrade it)."""
+    settings = context.settings
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not (settings.keys_dir / "ring.json").exists():
+        KeyRing.create(settings.keys_dir, now=utc_now())
+    ring = context.ring()
+    engine = db.open_engine(settings.db_url)
+    db.upgrade(engine)
+    log = AuditLog.open(settings.db_url, ring, witness_path=settings.witness_path)
+    origin, size, _ = log.state()
+    click.echo(f"home {settings.home}")
+    click.echo(f"database {db.describe(settings.db_url)} at schema {db.head_revision()}")
+    click.echo(f"log {origin} with {size} records; signing key {ring.signer.key_id}")
+
+
+# -- audit ---------------------------------------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """Query, verify, prove and export the audit log."""
+
+
+def _summary(stored: StoredRecord) -> dict[str, Any]:
+    record = stored.record
+    return {
+        "seq": stored.seq,
+        "record_id": record.record_id,
+        "kind": record.kind,
+        "decision": record.decision,
+        "timestamp": record.to_json()["timestamp"],
+        "model": record.model.name if record.model else None,
+        "license": record.model.license if record.model else None,
+        "watermark_id": record.output.watermark_id if record.output else None,
+        "identities": list(record.identities),
+        "refers_to": record.refers_to,
+    }
+
+
+@audit.command("list")
+@click.option("--since", help="Only records at or after this time (ISO 8601, UTC by default).")
+@click.option("--until", help="Only records before this time.")
+@click.option("--decision", type=click.Choice(["allowed", "blocked", "takedown"]))
+@click.option("--model", help="Only records of this model name.")
+@click.option("--identity", help="Only records involving this identity ID.")
+@click.option("--watermark-id", help="Only the record with this watermark ID (16 hex digits).")
+@click.option("--taken-down/--not-taken-down", default=None,
+              help="Only run records whose output was (or was not) taken down.")
+@click.option("--limit", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def audit_list(context: Context, since: str | None, until: str | None, decision: str | None,
+               model: str | None, identity: str | None, watermark_id: str | None,
+               taken_down: bool | None, limit: int | None, as_json: bool) -> None:
+    """List records, oldest first."""
+    filters = Filters(since=_parse_time(since), until=_parse_time(until), decision=decision,
+                      model=model, identity=identity, watermark_id=watermark_id,
+                      taken_down=taken_down, limit=limit)
+    rows = [_summary(stored) for stored in context.log().query(filters)]
+    if as_json:
+        _emit(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['seq']:>8}  {row['timestamp']}  {row['decision']:<8}  "
+                   f"{row['record_id']}  {row['model'] or '-':<20}  {row['watermark_id'] or '-'}")
+    click.echo(f"{len(rows)} record(s)", err=True)
+
+
+@audit.command("show")
+@click.argument("record")
+@pass_context
+def audit_show(context: Context, record: str) -> None:
+    """Show one record (by record ID, sequence number or watermark ID) with its signature."""
+    _emit(context.log().get(record).envelope)
+
+
+@audit.command("verify")
+@click.option("--full", is_flag=True, help="Check every record signature, not only where needed.")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False),
+              help="An exported checkpoint the log must still be consistent with (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_json: bool) -> None:
+    """Recompute the log; name every edited, missing, reordered or badly signed record."""
+    log = context.log()
+    notes = [Path(p).read_text() for p in checkpoints]
+    with _progress(log.count(), "verifying") as progress:
+        report = verify_log(log, full=full, external_checkpoints=notes, progress=progress)
+    if as_json:
+        _emit({"ok": report.ok, "records": report.records, "tree_size": report.tree_size,
+               "root_hash": report.root_hash.hex(),
+               "problems": [p.to_dict() for p in report.problems]})
+    elif report.ok:
+        click.echo(f"ok: {report.records} records, root {report.root_hash.hex()}")
+    if not report.ok:
+        if not as_json:
+            for problem in report.problems:
+                click.echo(f"problem: {problem}", err=True)
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+@audit.command("export")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@pass_context
+def audit_export(context: Context, out: str | None) -> None:
+    """Export every record envelope as JSON Lines (oldest first)."""
+    log = context.log()
+    handle = open(out, "w") if out else sys.stdout  # noqa: SIM115 (closed below)
+    try:
+        with _progress(log.count(), "exporting") as progress:
+            for row in log.iter_rows():
+                handle.write(row.envelope + "\n")
+                if progress:
+                    progress(1)
+    finally:
+        if out:
+            handle.close()
+
+
+@audit.command("proof")
+@click.argument("record", required=False)
+@click.option("--from-checkpoint", type=click.Path(dir_okay=False, exists=True),
+              help="Prove consistency from this exported checkpoint instead of inclusion.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Proof file (default: stdout).")
+@pass_context
+def audit_proof(context: Context, record: str | None, from_checkpoint: str | None,
+                out: str | None) -> None:
+    """Write a self-contained inclusion proof for RECORD (or a consistency proof)."""
+    log = context.log()
+    if from_checkpoint:
+        proof = log.consistency_proof(Path(from_checkpoint).read_text())
+    elif record:
+        proof = log.inclusion_proof(record)
+    else:
+        raise click.UsageError("give a RECORD or --from-checkpoint FILE")
+    text = json.dumps(proof, indent=2, sort_keys=True) + "\n"
+    if out:
+        Path(out).write_text(text)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@audit.command("verify-proof")
+@click.argument("proof_file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--public-key", type=click.Path(dir_okay=False, exists=True), required=True,
+              help="Exported public keys ('keys export-public') or a PEM public key.")
+@click.option("--json", "as_json", is_flag=True)
+def audit_verify_proof(proof_file: str, public_key: str, as_json: bool) -> None:
+    """Verify a proof file offline, with only the public key (no database)."""
+    summary = verify_proof_file(Path(proof_file).read_bytes(),
+                                KeyRing.load_public(Path(public_key)))
+    if as_json:
+        _emit(summary)
+    elif "seq" in summary:
+        click.echo(f"ok: record {summary['record']['record_id']} is entry {summary['seq']} of "
+                   f"{summary['origin']} at size {summary['tree_size']}")
+    else:
+        click.echo(f"ok: {summary['origin']} size {summary['old_size']} is a prefix of size "
+                   f"{summary['new_size']}")
+
+
+@audit.command("checkpoint")
+@click.option("--export", "export_path", type=click.Path(dir_okay=False),
+              help="Also write the signed checkpoint to this file.")
+@pass_context
+def audit_checkpoint(context: Context, export_path: str | None) -> None:
+    """Store a signed checkpoint of the current head (and publish it to a file)."""
+    note = context.log().checkpoint()
+    if export_path:
+        Path(export_path).write_text(note)
+    summary = checkpoint_summary(note)
+    click.echo(f"checkpoint {summary['origin']} size {summary['tree_size']} "
+               f"root {summary['root_hash']}")
+
+
+@audit.command("takedown")
+@click.argument("record")
+@click.option("--reason", required=True, help="Why the output is taken down.")
+@click.option("--actor", default=lambda: os.environ.get("USER", "admin"), show_default="$USER")
+@pass_context
+def audit_takedown(context: Context, record: str, reason: str, actor: str) -> None:
+    """Append a signed takedown record for RECORD (existing records are never edited)."""
+    log = context.log()
+    target = log.get(record)
+    if target.record.kind != "run":
+        raise click.UsageError("only run records can be taken down")
+    receipt = log.append(takedown_record(target.record.record_id, reason, actor=actor,
+                                         timestamp=utc_now()))
+    click.echo(f"takedown recorded as seq {receipt.seq} ({receipt.record_id})")
+
+
+# -- keys ----------------------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """Show, rotate and export the signing keys."""
+
+
+@keys.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def keys_show(context: Context, as_json: bool) -> None:
+    """List the key ring; the newest key signs, every key verifies."""
+    ring = context.ring()
+    rows = [{"key_id": kid, "signing": kid == ring.signer.key_id} for kid in ring.key_ids]
+    if as_json:
+        _emit(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['key_id']}  {'signing' if row['signing'] else 'verify-only'}")
+
+
+@keys.command("rotate")
+@pass_context
+def keys_rotate(context: Context) -> None:
+    """Add a new signing key; older keys keep verifying old records."""
+    context.ring()  # refuse to rotate a ring whose current key is unusable
+    ring = KeyRing.rotate(context.settings.keys_dir, now=utc_now())
+    click.echo(f"new signing key {ring.signer.key_id}")
+
+
+@keys.command("export-public")
+@click.option("--out", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
+@pass_context
+def keys_export_public(context: Context, out: str | None) -> None:
+    """Export the public keys for offline verification of proofs."""
+    text = json.dumps(context.ring().export_public(), indent=2) + "\n"
+    if out:
+        Path(out).write_text(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every fusionguard error becomes one line on stderr and a non-zero exit."""
+    try:
+        cli.main(args=argv, prog_name="fusionguard", standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        return int(stop.exit_code)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return EXIT_ERROR
+    except click.ClickException as error:
+        error.show()
+        return EXIT_USAGE
+    except (TamperDetected, PolicyViolation) as error:
+        click.echo(f"error: {error}", err=True)
+        return EXIT_FAILED
+    except FusionGuardError as error:
+        click.echo(f"error: {error}", err=True)
+        return EXIT_ERROR
+    except OSError as error:
+        click.echo(f"error: {error.filename or ''}: {error.strerror}".replace(": :", ":"),
+                   err=True)
+        return EXIT_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""SQLAlchemy 2.0 models: the audit log tables and the consent registry tables.
+
+The audit tables are append-only (database triggers, created by the migrations, refuse UPDATE and
+DELETE); ``log_state`` is the one mutable row: the log's origin, size, Merkle frontier and latest signed
+checkpoint. The consent registry lives in separate tables so a person's biometric data can be erased
+without touching the log, which only ever holds pseudonymous identity IDs.
+
+All timestamps are naive UTC (SQLite has no time zones; storing UTC everywhere keeps both databases equal).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class LogState(Base):
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    origin: Mapped[str] = mapped_column(String(200))
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    head_note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_records"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    record_id: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    model_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    model_license: Mapped[str | None] = mapped_column(String(100))
+    watermark_id: Mapped[str | None] = mapped_column(String(16), unique=True)
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    output_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    refers_to: Mapped[str | None] = mapped_column(String(32), index=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    envelope: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class RecordIdentity(Base):
+    __tablename__ = "audit_record_identities"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("audit_records.seq"), primary_key=True, autoincrement=False
+    )
+    identity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_audit_record_identities_identity", "identity_id"),)
+
+
+class CheckpointRow(Base):
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Identity(Base):
+    """A consenting person, by pseudonymous ID. Erasure clears ``display_name`` and the embeddings."""
+
+    __tablename__ = "consent_identities"
+
+    identity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Consent(Base):
+    """Consent of one identity for one role, valid in a time window, revocable."""
+
+    __tablename__ = "consent_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("consent_identities.identity_id"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[datetime] = mapped_column(DateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReferenceEmbedding(Base):
+    """A biometric reference: one embedding of one identity, by one face model."""
+
+    __tablename__ = "consent_embeddings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("consent_identities.identity_id"), index=True
+    )
+    model_id: Mapped[str] = mapped_column(String(100), index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    photo_sha256: Mapped[str] = mapped_column(String(64))
