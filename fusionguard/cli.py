@@ -38,8 +38,9 @@ class Context:
 
     def log(self) -> AuditLog:
         if self._log is None:
-            self._log = AuditLog.open(self.settings.db_url, self.ring(),
-                                      witness_path=self.settings.witness_path)
+            self._log = AuditLog.open(
+                self.settings.db_url, self.ring(), witness_path=self.settings.witness_path
+            )
         return self._log
 
 
@@ -128,25 +129,46 @@ def _summary(stored: StoredRecord) -> dict[str, Any]:
 @click.option("--model", help="Only records of this model name.")
 @click.option("--identity", help="Only records involving this identity ID.")
 @click.option("--watermark-id", help="Only the record with this watermark ID (16 hex digits).")
-@click.option("--taken-down/--not-taken-down", default=None,
-              help="Only run records whose output was (or was not) taken down.")
+@click.option(
+    "--taken-down/--not-taken-down",
+    default=None,
+    help="Only run records whose output was (or was not) taken down.",
+)
 @click.option("--limit", type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
-def audit_list(context: Context, since: str | None, until: str | None, decision: str | None,
-               model: str | None, identity: str | None, watermark_id: str | None,
-               taken_down: bool | None, limit: int | None, as_json: bool) -> None:
+def audit_list(
+    context: Context,
+    since: str | None,
+    until: str | None,
+    decision: str | None,
+    model: str | None,
+    identity: str | None,
+    watermark_id: str | None,
+    taken_down: bool | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """List records, oldest first."""
-    filters = Filters(since=_parse_time(since), until=_parse_time(until), decision=decision,
-                      model=model, identity=identity, watermark_id=watermark_id,
-                      taken_down=taken_down, limit=limit)
+    filters = Filters(
+        since=_parse_time(since),
+        until=_parse_time(until),
+        decision=decision,
+        model=model,
+        identity=identity,
+        watermark_id=watermark_id,
+        taken_down=taken_down,
+        limit=limit,
+    )
     rows = [_summary(stored) for stored in context.log().query(filters)]
     if as_json:
         _emit(rows)
         return
     for row in rows:
-        click.echo(f"{row['seq']:>8}  {row['timestamp']}  {row['decision']:<8}  "
-                   f"{row['record_id']}  {row['model'] or '-':<20}  {row['watermark_id'] or '-'}")
+        click.echo(
+            f"{row['seq']:>8}  {row['timestamp']}  {row['decision']:<8}  "
+            f"{row['record_id']}  {row['model'] or '-':<20}  {row['watermark_id'] or '-'}"
+        )
     click.echo(f"{len(rows)} record(s)", err=True)
 
 
@@ -160,8 +182,13 @@ def audit_show(context: Context, record: str) -> None:
 
 @audit.command("verify")
 @click.option("--full", is_flag=True, help="Check every record signature, not only where needed.")
-@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False),
-              help="An exported checkpoint the log must still be consistent with (repeatable).")
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="An exported checkpoint the log must still be consistent with (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_json: bool) -> None:
@@ -171,9 +198,15 @@ def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_
     with _progress(log.count(), "verifying") as progress:
         report = verify_log(log, full=full, external_checkpoints=notes, progress=progress)
     if as_json:
-        _emit({"ok": report.ok, "records": report.records, "tree_size": report.tree_size,
-               "root_hash": report.root_hash.hex(),
-               "problems": [p.to_dict() for p in report.problems]})
+        _emit(
+            {
+                "ok": report.ok,
+                "records": report.records,
+                "tree_size": report.tree_size,
+                "root_hash": report.root_hash.hex(),
+                "problems": [p.to_dict() for p in report.problems],
+            }
+        )
     elif report.ok:
         click.echo(f"ok: {report.records} records, root {report.root_hash.hex()}")
     if not report.ok:
@@ -203,12 +236,14 @@ def audit_export(context: Context, out: str | None) -> None:
 
 @audit.command("proof")
 @click.argument("record", required=False)
-@click.option("--from-checkpoint", type=click.Path(dir_okay=False, exists=True),
-              help="Prove consistency from this exported checkpoint instead of inclusion.")
+@click.option(
+    "--from-checkpoint",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Prove consistency from this exported checkpoint instead of inclusion.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Proof file (default: stdout).")
 @pass_context
-def audit_proof(context: Context, record: str | None, from_checkpoint: str | None,
-                out: str | None) -> None:
+def audit_proof(context: Context, record: str | None, from_checkpoint: str | None, out: str | None) -> None:
     """Write a self-contained inclusion proof for RECORD (or a consistency proof)."""
     log = context.log()
     if from_checkpoint:
@@ -227,26 +262,36 @@ def audit_proof(context: Context, record: str | None, from_checkpoint: str | Non
 
 @audit.command("verify-proof")
 @click.argument("proof_file", type=click.Path(dir_okay=False, exists=True))
-@click.option("--public-key", type=click.Path(dir_okay=False, exists=True), required=True,
-              help="Exported public keys ('keys export-public') or a PEM public key.")
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, exists=True),
+    required=True,
+    help="Exported public keys ('keys export-public') or a PEM public key.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def audit_verify_proof(proof_file: str, public_key: str, as_json: bool) -> None:
     """Verify a proof file offline, with only the public key (no database)."""
-    summary = verify_proof_file(Path(proof_file).read_bytes(),
-                                KeyRing.load_public(Path(public_key)))
+    summary = verify_proof_file(Path(proof_file).read_bytes(), KeyRing.load_public(Path(public_key)))
     if as_json:
         _emit(summary)
     elif "seq" in summary:
-        click.echo(f"ok: record {summary['record']['record_id']} is entry {summary['seq']} of "
-                   f"{summary['origin']} at size {summary['tree_size']}")
+        click.echo(
+            f"ok: record {summary['record']['record_id']} is entry {summary['seq']} of "
+            f"{summary['origin']} at size {summary['tree_size']}"
+        )
     else:
-        click.echo(f"ok: {summary['origin']} size {summary['old_size']} is a prefix of size "
-                   f"{summary['new_size']}")
+        click.echo(
+            f"ok: {summary['origin']} size {summary['old_size']} is a prefix of size {summary['new_size']}"
+        )
 
 
 @audit.command("checkpoint")
-@click.option("--export", "export_path", type=click.Path(dir_okay=False),
-              help="Also write the signed checkpoint to this file.")
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False),
+    help="Also write the signed checkpoint to this file.",
+)
 @pass_context
 def audit_checkpoint(context: Context, export_path: str | None) -> None:
     """Store a signed checkpoint of the current head (and publish it to a file)."""
@@ -254,8 +299,7 @@ def audit_checkpoint(context: Context, export_path: str | None) -> None:
     if export_path:
         Path(export_path).write_text(note)
     summary = checkpoint_summary(note)
-    click.echo(f"checkpoint {summary['origin']} size {summary['tree_size']} "
-               f"root {summary['root_hash']}")
+    click.echo(f"checkpoint {summary['origin']} size {summary['tree_size']} root {summary['root_hash']}")
 
 
 @audit.command("takedown")
@@ -269,8 +313,7 @@ def audit_takedown(context: Context, record: str, reason: str, actor: str) -> No
     target = log.get(record)
     if target.record.kind != "run":
         raise click.UsageError("only run records can be taken down")
-    receipt = log.append(takedown_record(target.record.record_id, reason, actor=actor,
-                                         timestamp=utc_now()))
+    receipt = log.append(takedown_record(target.record.record_id, reason, actor=actor, timestamp=utc_now()))
     click.echo(f"takedown recorded as seq {receipt.seq} ({receipt.record_id})")
 
 
@@ -320,7 +363,10 @@ def keys_export_public(context: Context, out: str | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every fusionguard error becomes one line on stderr and a non-zero exit."""
     try:
-        cli.main(args=argv, prog_name="fusionguard", standalone_mode=False)
+        # Without standalone mode click returns the code of an ``Exit`` instead of raising it.
+        code = cli.main(args=argv, prog_name="fusionguard", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except click.exceptions.Exit as stop:
         return int(stop.exit_code)
     except click.exceptions.Abort:
@@ -336,8 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {error}", err=True)
         return EXIT_ERROR
     except OSError as error:
-        click.echo(f"error: {error.filename or ''}: {error.strerror}".replace(": :", ":"),
-                   err=True)
+        click.echo(f"error: {error.filename or ''}: {error.strerror}".replace(": :", ":"), err=True)
         return EXIT_ERROR
     return 0
 

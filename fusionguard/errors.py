@@ -64,7 +64,12 @@ class Reason:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "subject": self.subject, "detail": self.detail, "data": self.data}
+        return {
+            "check": self.check,
+            "subject": self.subject,
+            "detail": self.detail,
+            "data": self.data,
+        }
 
     def __str__(self) -> str:
         return f"{self.check}: {self.subject}: {self.detail}"
@@ -117,7 +122,11 @@ class Problem:
     sequence_numbers: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "detail": self.detail, "sequence_numbers": list(self.sequence_numbers)}
+        return {
+            "kind": self.kind,
+            "detail": self.detail,
+            "sequence_numbers": list(self.sequence_numbers),
+        }
 
     def __str__(self) -> str:
         where = ""

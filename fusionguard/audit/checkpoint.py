@@ -105,8 +105,12 @@ def verify_checkpoint(note: str, ring: KeyRing, *, origin: str | None = None) ->
             ) from None
         return checkpoint
     raise TamperDetected(
-        [Problem("unknown key", f"checkpoint at size {checkpoint.tree_size} is signed by no key "
-                 "in the key ring")]
+        [
+            Problem(
+                "unknown key",
+                f"checkpoint at size {checkpoint.tree_size} is signed by no key in the key ring",
+            )
+        ]
     )
 
 

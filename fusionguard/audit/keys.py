@@ -88,9 +88,7 @@ class LocalSigner:
 
     def private_pem(self, passphrase: bytes | None) -> bytes:
         encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(passphrase)
-            if passphrase
-            else serialization.NoEncryption()
+            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
         )
         return self._private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
@@ -106,9 +104,7 @@ class KeyRing:
         for public in public_keys:
             self._verifiers[key_id_for(public)] = Ed25519PublicKey.from_public_bytes(public)
         if signer is not None:
-            self._verifiers.setdefault(
-                signer.key_id, Ed25519PublicKey.from_public_bytes(signer.public_key)
-            )
+            self._verifiers.setdefault(signer.key_id, Ed25519PublicKey.from_public_bytes(signer.public_key))
 
     @property
     def signer(self) -> Signer:
@@ -244,9 +240,7 @@ def _read_ring(directory: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise SigningKeyError(
-            f"no key ring at {path}; run 'fusionguard init' to create one"
-        ) from None
+        raise SigningKeyError(f"no key ring at {path}; run 'fusionguard init' to create one") from None
     except (OSError, ValueError) as error:
         raise SigningKeyError(f"{path}: unreadable key ring ({error})") from None
     keys = data.get("keys") if isinstance(data, dict) else None
@@ -289,8 +283,7 @@ def _load_private(path: Path) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase)
     except TypeError:
         if passphrase:
-            raise SigningKeyError(f"signing key {path} is not encrypted; unset {PASSPHRASE_ENV}") \
-                from None
+            raise SigningKeyError(f"signing key {path} is not encrypted; unset {PASSPHRASE_ENV}") from None
         raise SigningKeyError(f"signing key {path} is encrypted; set {PASSPHRASE_ENV}") from None
     except ValueError:
         raise SigningKeyError(

@@ -35,7 +35,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from fusionguard.audit.canonical import canonical_json, parse_json_object
-from fusionguard.audit.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
+from fusionguard.audit.checkpoint import Checkpoint, verify_checkpoint
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.merkle import (
     CompactTree,
@@ -77,8 +77,15 @@ def seal_envelope(canonical_record: bytes, key_id: str, signature: bytes) -> byt
     base64 need no escaping, so this equals ``canonical_json`` of the envelope (a test checks it).
     """
     value = base64.b64encode(signature)
-    return (b'{"record":' + canonical_record + b',"signature":{"key_id":"' + key_id.encode()
-            + b'","value":"' + value + b'"}}')
+    return (
+        b'{"record":'
+        + canonical_record
+        + b',"signature":{"key_id":"'
+        + key_id.encode()
+        + b'","value":"'
+        + value
+        + b'"}}'
+    )
 
 
 # Built once: constructing SQLAlchemy statements per append costs more than executing them.
@@ -156,8 +163,7 @@ class AuditLog:
         """Open an existing log; refuses a database that is not at the schema head."""
         engine = db.open_engine(url)
         db.require_head(engine)
-        log = cls(engine, ring, clock=clock, witness_path=witness_path,
-                  checkpoint_every=checkpoint_every)
+        log = cls(engine, ring, clock=clock, witness_path=witness_path, checkpoint_every=checkpoint_every)
         log.ensure_state()
         return log
 
@@ -172,7 +178,11 @@ class AuditLog:
             origin = f"fusionguard.log/{uuid.uuid4().hex}"
             connection.execute(
                 insert(LogState).values(
-                    id=1, origin=origin, tree_size=0, frontier=b"", head_note=None,
+                    id=1,
+                    origin=origin,
+                    tree_size=0,
+                    frontier=b"",
+                    head_note=None,
                     updated_at=_naive_utc(self.clock()),
                 )
             )
@@ -180,8 +190,10 @@ class AuditLog:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Any]:
-        with self.engine.connect().execution_options(**{db.WRITE: True}) as connection, \
-                connection.begin():
+        with (
+            self.engine.connect().execution_options(**{db.WRITE: True}) as connection,
+            connection.begin(),
+        ):
             yield connection
 
     @contextlib.contextmanager
@@ -216,7 +228,6 @@ class AuditLog:
         if not records:
             return []
         signer = self.ring.signer
-        receipts: list[Receipt] = []
         with self._guard("append to the audit log"), self._write() as connection:
             state = self._lock_state(connection)
             tree = CompactTree.from_bytes(state.tree_size, state.frontier)
@@ -241,11 +252,20 @@ class AuditLog:
                 connection.execute(_INSERT_IDENTITY, identities)
             first, last = state.tree_size, tree.size
             if last // self.checkpoint_every > first // self.checkpoint_every:
-                connection.execute(insert(CheckpointRow).values(
-                    tree_size=tree.size, root_hash=tree.root(), note=note, created_at=now))
-            connection.execute(_UPDATE_STATE, {
-                "tree_size": tree.size, "frontier": tree.to_bytes(), "head_note": note,
-                "updated_at": now})
+                connection.execute(
+                    insert(CheckpointRow).values(
+                        tree_size=tree.size, root_hash=tree.root(), note=note, created_at=now
+                    )
+                )
+            connection.execute(
+                _UPDATE_STATE,
+                {
+                    "tree_size": tree.size,
+                    "frontier": tree.to_bytes(),
+                    "head_note": note,
+                    "updated_at": now,
+                },
+            )
         self._update_witness(note)
         return [Receipt(seq, rid, leaf, note) for seq, rid, leaf in leaves]
 
@@ -259,9 +279,14 @@ class AuditLog:
                 select(CheckpointRow.tree_size).where(CheckpointRow.tree_size == tree.size)
             ).first()
             if exists is None:
-                connection.execute(insert(CheckpointRow).values(
-                    tree_size=tree.size, root_hash=tree.root(), note=note,
-                    created_at=_naive_utc(self.clock())))
+                connection.execute(
+                    insert(CheckpointRow).values(
+                        tree_size=tree.size,
+                        root_hash=tree.root(),
+                        note=note,
+                        created_at=_naive_utc(self.clock()),
+                    )
+                )
             connection.execute(update(LogState).where(LogState.id == 1).values(head_note=note))
         self._update_witness(note)
         return note
@@ -285,8 +310,12 @@ class AuditLog:
             if current:
                 lines = current.split(b"\n", 2)
                 same_log = lines[0] == encoded.split(b"\n", 1)[0]
-                if same_log and len(lines) > 1 and lines[1].isdigit() and \
-                        int(lines[1]) > int(encoded.split(b"\n", 2)[1]):
+                if (
+                    same_log
+                    and len(lines) > 1
+                    and lines[1].isdigit()
+                    and int(lines[1]) > int(encoded.split(b"\n", 2)[1])
+                ):
                     return
             os.pwrite(fd, encoded.ljust(WITNESS_BLOCK, b"\0"), 0)
         finally:
@@ -302,7 +331,7 @@ class AuditLog:
         return str(row.origin), int(row.tree_size), row.head_note
 
     def head(self) -> str:
-        origin, size, note = self.state()
+        note = self.state()[2]
         if note is None:
             return self.checkpoint()
         return note
@@ -319,8 +348,10 @@ class AuditLog:
         with self._guard("read a record"), self.engine.connect() as connection:
             row = connection.execute(query).first()
         if row is None:
-            raise NotFound(f"no audit record {key!r} (give a record ID, sequence number or "
-                           "watermark ID; 'fusionguard audit list' shows them)")
+            raise NotFound(
+                f"no audit record {key!r} (give a record ID, sequence number or "
+                "watermark ID; 'fusionguard audit list' shows them)"
+            )
         return _stored(row)
 
     def query(self, filters: Filters = Filters()) -> list[StoredRecord]:
@@ -336,13 +367,16 @@ class AuditLog:
         if filters.watermark_id:
             query = query.where(AuditRow.watermark_id == filters.watermark_id.lower())
         if filters.identity:
-            query = query.where(AuditRow.seq.in_(
-                select(RecordIdentity.seq).where(RecordIdentity.identity_id == filters.identity)))
+            query = query.where(
+                AuditRow.seq.in_(
+                    select(RecordIdentity.seq).where(RecordIdentity.identity_id == filters.identity)
+                )
+            )
         if filters.taken_down is not None:
             taken = select(AuditRow.refers_to).where(AuditRow.kind == "takedown")
             query = query.where(AuditRow.kind == "run").where(
-                AuditRow.record_id.in_(taken) if filters.taken_down
-                else AuditRow.record_id.not_in(taken))
+                AuditRow.record_id.in_(taken) if filters.taken_down else AuditRow.record_id.not_in(taken)
+            )
         if filters.limit:
             query = query.limit(filters.limit)
         with self._guard("query the log"), self.engine.connect() as connection:
@@ -368,8 +402,10 @@ class AuditLog:
     def checkpoints(self) -> list[tuple[int, bytes, str]]:
         with self._guard("read checkpoints"), self.engine.connect() as connection:
             rows = connection.execute(
-                select(CheckpointRow.tree_size, CheckpointRow.root_hash, CheckpointRow.note)
-                .order_by(CheckpointRow.tree_size)).all()
+                select(CheckpointRow.tree_size, CheckpointRow.root_hash, CheckpointRow.note).order_by(
+                    CheckpointRow.tree_size
+                )
+            ).all()
         return [(int(r.tree_size), bytes(r.root_hash), str(r.note)) for r in rows]
 
     # -- proofs -----------------------------------------------------------------------------------
@@ -407,8 +443,7 @@ class AuditLog:
         head = verify_checkpoint(note, self.ring, origin=origin)
         leaves = self._leaves_or_raise(head)
         if old.tree_size > head.tree_size or old.tree_size == 0:
-            raise AuditError(f"cannot prove consistency from size {old.tree_size} to "
-                             f"{head.tree_size}")
+            raise AuditError(f"cannot prove consistency from size {old.tree_size} to {head.tree_size}")
         proof = consistency_proof(leaves, old.tree_size)
         return {
             "format": CONSISTENCY_FORMAT,
@@ -422,13 +457,24 @@ class AuditLog:
         """Leaf hashes up to the head, refusing to build proofs over a log that does not match it."""
         leaves = self._leaves(head.tree_size)
         if len(leaves) != head.tree_size:
-            raise TamperDetected([Problem(
-                "truncated tail", f"the signed head covers {head.tree_size} records but the log "
-                f"holds {len(leaves)}; run 'fusionguard audit verify'")])
+            raise TamperDetected(
+                [
+                    Problem(
+                        "truncated tail",
+                        f"the signed head covers {head.tree_size} records but the log "
+                        f"holds {len(leaves)}; run 'fusionguard audit verify'",
+                    )
+                ]
+            )
         if root_hash(leaves) != head.root_hash:
-            raise TamperDetected([Problem(
-                "edited record", "stored leaves do not reproduce the signed head; "
-                "run 'fusionguard audit verify'")])
+            raise TamperDetected(
+                [
+                    Problem(
+                        "edited record",
+                        "stored leaves do not reproduce the signed head; run 'fusionguard audit verify'",
+                    )
+                ]
+            )
         return leaves
 
 
@@ -469,4 +515,3 @@ def _stored(row: Any) -> StoredRecord:
         envelope=envelope,
         key_id=str(row.key_id),
     )
-

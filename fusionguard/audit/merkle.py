@@ -91,9 +91,7 @@ def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
     return [*_subproof(m - k, leaves[k:], False), root_hash(leaves[:k])]
 
 
-def verify_inclusion(
-    index: int, tree_size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
-) -> None:
+def verify_inclusion(index: int, tree_size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> None:
     """RFC 9162 §2.1.3.2: raise :class:`ProofError` unless ``leaf`` is at ``index`` under ``root``."""
     if not 0 <= index < tree_size:
         raise ProofError(f"leaf index {index} is outside a tree of size {tree_size}")

@@ -145,25 +145,33 @@ class AuditRecord:
 
     def __post_init__(self) -> None:
         _require(self.kind in ("run", "takedown"), f"unknown record kind {self.kind!r}")
-        _require(
-            self.decision in ("allowed", "blocked", "takedown"), f"bad decision {self.decision!r}"
-        )
+        _require(self.decision in ("allowed", "blocked", "takedown"), f"bad decision {self.decision!r}")
         _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
         _require(self.timestamp.tzinfo is not None, "timestamp must be timezone-aware")
         if self.kind == "run":
             _require(self.decision != "takedown", "a run record is allowed or blocked")
-            _require(self.model is not None and self.policy is not None,
-                     "a run record names its model and policy")
-            _require(self.decision != "allowed" or self.output is not None,
-                     "an allowed run record describes its output")
-            _require(self.decision != "blocked" or bool(self.reasons),
-                     "a blocked run record gives its reasons")
-            _require(self.decision != "blocked" or self.output is None,
-                     "a blocked run releases no output")
+            _require(
+                self.model is not None and self.policy is not None,
+                "a run record names its model and policy",
+            )
+            _require(
+                self.decision != "allowed" or self.output is not None,
+                "an allowed run record describes its output",
+            )
+            _require(
+                self.decision != "blocked" or bool(self.reasons),
+                "a blocked run record gives its reasons",
+            )
+            _require(
+                self.decision != "blocked" or self.output is None,
+                "a blocked run releases no output",
+            )
         else:
             _require(self.decision == "takedown", "a takedown record has decision 'takedown'")
-            _require(self.refers_to is not None and bool(_RECORD_ID.match(self.refers_to)),
-                     "a takedown record refers to a record ID")
+            _require(
+                self.refers_to is not None and bool(_RECORD_ID.match(self.refers_to)),
+                "a takedown record refers to a record ID",
+            )
         _require(self.seq is None or self.seq >= 0, "sequence numbers start at 0")
 
     def with_seq(self, seq: int) -> AuditRecord:
@@ -223,9 +231,7 @@ class AuditRecord:
         )
 
 
-def takedown_record(
-    refers_to: str, reason: str, *, actor: str, timestamp: datetime
-) -> AuditRecord:
+def takedown_record(refers_to: str, reason: str, *, actor: str, timestamp: datetime) -> AuditRecord:
     """A takedown is a new record pointing at an old one: records are never edited."""
     return AuditRecord(
         kind="takedown",

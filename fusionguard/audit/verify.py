@@ -67,11 +67,17 @@ def _check_signature(ring: KeyRing, envelope: dict[str, Any]) -> Problem | None:
     where = (seq,) if isinstance(seq, int) else ()
     signature = envelope["signature"]
     try:
-        ring.verify(signature["key_id"], signing_input(envelope["record"]),
-                    base64.b64decode(signature["value"], validate=True))
+        ring.verify(
+            signature["key_id"],
+            signing_input(envelope["record"]),
+            base64.b64decode(signature["value"], validate=True),
+        )
     except UnknownKey:
-        return Problem("unknown key", f"record is signed by key {signature['key_id']}, which is "
-                       "not in the key ring", where)
+        return Problem(
+            "unknown key",
+            f"record is signed by key {signature['key_id']}, which is not in the key ring",
+            where,
+        )
     except (BadSignature, binascii.Error, ValueError):
         return Problem("edited record", "record content does not match its signature", where)
     return None
@@ -109,7 +115,6 @@ def verify_log(
     roots: dict[int, bytes] = {0: CompactTree().root()} if 0 in wanted else {}
 
     tree = CompactTree()
-    suspects: list[tuple[int, dict[str, Any]]] = []
     expected = 0
     for row in log.iter_rows():
         seq, text = int(row.seq), str(row.envelope)
@@ -118,66 +123,94 @@ def verify_log(
             progress(1)
         if seq > expected:
             missing = tuple(range(expected, seq))
-            report.problems.append(Problem(
-                "missing record", f"{len(missing)} record(s) deleted before seq {seq}",
-                missing[:20]))
+            report.problems.append(
+                Problem(
+                    "missing record",
+                    f"{len(missing)} record(s) deleted before seq {seq}",
+                    missing[:20],
+                )
+            )
             # Continue as if they were there: nothing later can match the signed roots anyway.
         expected = seq + 1
         try:
             envelope = parse_json_object(text)
             record = AuditRecord.from_json(envelope["record"])
+            key_id = str(envelope["signature"]["key_id"])
         except (ValueError, KeyError, TypeError) as error:
-            report.problems.append(Problem("edited record", f"record is not a valid envelope "
-                                           f"({error})", (seq,)))
+            report.problems.append(
+                Problem("edited record", f"record is not a valid envelope ({error})", (seq,))
+            )
             tree.append(leaf_hash(text.encode()))
             continue
         if record.seq != seq:
-            report.problems.append(Problem(
-                "reordered records", f"record signed as seq {record.seq} is stored at seq {seq}",
-                (seq, record.seq if record.seq is not None else -1)))
-        key_id = envelope["signature"].get("key_id", "")
+            report.problems.append(
+                Problem(
+                    "reordered records",
+                    f"record signed as seq {record.seq} is stored at seq {seq}",
+                    (seq, record.seq if record.seq is not None else -1),
+                )
+            )
         if not ring.knows(key_id):
-            report.problems.append(Problem(
-                "unknown key", f"record is signed by key {key_id}, which is not in the key ring",
-                (seq,)))
+            report.problems.append(
+                Problem(
+                    "unknown key",
+                    f"record is signed by key {key_id}, which is not in the key ring",
+                    (seq,),
+                )
+            )
         tree.append(leaf_hash(canonical_json(envelope)))
         if tree.size in wanted:
             roots[tree.size] = tree.root()
         if full:
-            problem = _check_signature(ring, envelope)
             report.signatures_checked += 1
-            if problem is not None:
-                report.problems.append(problem)
-        else:
-            suspects.append((seq, envelope))
+            bad = _check_signature(ring, envelope)
+            if bad is not None:
+                report.problems.append(bad)
         _check_columns(row, record, report)
     report.tree_size = tree.size
     report.root_hash = tree.root()
 
     for label, checkpoint in trusted:
         if checkpoint.tree_size > tree.size:
-            report.problems.append(Problem(
-                "truncated tail", f"{label} covers {checkpoint.tree_size} records but the log "
-                f"holds {tree.size}", tuple(range(tree.size, checkpoint.tree_size))[:20]))
+            report.problems.append(
+                Problem(
+                    "truncated tail",
+                    f"{label} covers {checkpoint.tree_size} records but the log holds {tree.size}",
+                    tuple(range(tree.size, checkpoint.tree_size))[:20],
+                )
+            )
         elif roots.get(checkpoint.tree_size) != checkpoint.root_hash:
-            report.problems.append(Problem(
-                "inconsistent checkpoint", f"{label} at size {checkpoint.tree_size} does not match "
-                "the records", (checkpoint.tree_size,)))
+            report.problems.append(
+                Problem(
+                    "inconsistent checkpoint",
+                    f"{label} at size {checkpoint.tree_size} does not match the records",
+                    (checkpoint.tree_size,),
+                )
+            )
     head_sizes = [cp.tree_size for label, cp in trusted if label == "head"]
     if head_sizes and tree.size > head_sizes[0]:
-        report.problems.append(Problem(
-            "unexpected record", f"records beyond the signed head (size {head_sizes[0]})",
-            tuple(range(head_sizes[0], tree.size))[:20]))
+        report.problems.append(
+            Problem(
+                "unexpected record",
+                f"records beyond the signed head (size {head_sizes[0]})",
+                tuple(range(head_sizes[0], tree.size))[:20],
+            )
+        )
     if not head_sizes and tree.size:
         report.problems.append(Problem("bad checkpoint", "the log has records but no signed head"))
 
     if report.problems and not full:
         # Something is wrong: check every signature so each edited record is named.
-        for seq, envelope in suspects:
-            problem = _check_signature(ring, envelope)
+        # A second streaming pass keeps memory flat on big logs.
+        for row in log.iter_rows():
+            try:
+                envelope = parse_json_object(str(row.envelope))
+            except ValueError:
+                continue  # already reported as an invalid envelope
             report.signatures_checked += 1
-            if problem is not None and problem.kind != "unknown key":
-                report.problems.append(problem)
+            bad = _check_signature(ring, envelope)
+            if bad is not None and bad.kind != "unknown key":
+                report.problems.append(bad)
     report.problems = _dedupe(report.problems)
     return report
 
@@ -186,9 +219,13 @@ def _check_columns(row: Any, record: AuditRecord, report: Report) -> None:
     """Query columns must agree with the signed record, or ``audit list`` would lie to the admin."""
     for column, value in indexed_columns(record).items():
         if getattr(row, column) != value:
-            report.problems.append(Problem(
-                "edited record", f"column {column!r} says {getattr(row, column)!r}, the signed "
-                f"record says {value!r}", (int(row.seq),)))
+            report.problems.append(
+                Problem(
+                    "edited record",
+                    f"column {column!r} says {getattr(row, column)!r}, the signed record says {value!r}",
+                    (int(row.seq),),
+                )
+            )
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -231,36 +268,58 @@ def _verify_inclusion_file(proof: dict[str, Any], ring: KeyRing) -> dict[str, An
         raise TamperDetected([problem])
     index = int(proof["leaf_index"])
     if envelope["record"]["seq"] != index:
-        raise TamperDetected([Problem("reordered records", "record seq differs from proof index",
-                                      (index,))])
+        raise TamperDetected([Problem("reordered records", "record seq differs from proof index", (index,))])
     if int(proof["tree_size"]) != checkpoint.tree_size:
         raise TamperDetected([Problem("bad proof", "tree size differs from the checkpoint")])
     try:
-        verify_inclusion(index, checkpoint.tree_size, leaf_hash(canonical_json(envelope)),
-                         _path(proof["inclusion_path"]), checkpoint.root_hash)
+        verify_inclusion(
+            index,
+            checkpoint.tree_size,
+            leaf_hash(canonical_json(envelope)),
+            _path(proof["inclusion_path"]),
+            checkpoint.root_hash,
+        )
     except ProofError as error:
         raise TamperDetected([Problem("bad proof", str(error), (index,))]) from None
-    return {"format": INCLUSION_FORMAT, "origin": checkpoint.origin, "seq": index,
-            "tree_size": checkpoint.tree_size, "record": envelope["record"]}
+    return {
+        "format": INCLUSION_FORMAT,
+        "origin": checkpoint.origin,
+        "seq": index,
+        "tree_size": checkpoint.tree_size,
+        "record": envelope["record"],
+    }
 
 
 def _verify_consistency_file(proof: dict[str, Any], ring: KeyRing) -> dict[str, Any]:
     old = verify_checkpoint(proof["old_checkpoint"], ring, origin=proof["origin"])
     new = verify_checkpoint(proof["new_checkpoint"], ring, origin=proof["origin"])
     try:
-        verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash,
-                           _path(proof["consistency_path"]))
+        verify_consistency(
+            old.tree_size,
+            new.tree_size,
+            old.root_hash,
+            new.root_hash,
+            _path(proof["consistency_path"]),
+        )
     except ProofError as error:
-        raise TamperDetected([Problem("inconsistent checkpoint", str(error),
-                                      (old.tree_size, new.tree_size))]) from None
-    return {"format": CONSISTENCY_FORMAT, "origin": old.origin, "old_size": old.tree_size,
-            "new_size": new.tree_size}
+        raise TamperDetected(
+            [Problem("inconsistent checkpoint", str(error), (old.tree_size, new.tree_size))]
+        ) from None
+    return {
+        "format": CONSISTENCY_FORMAT,
+        "origin": old.origin,
+        "old_size": old.tree_size,
+        "new_size": new.tree_size,
+    }
 
 
 def checkpoint_summary(note: str) -> dict[str, Any]:
     checkpoint = parse_checkpoint(note)[0]
-    return {"origin": checkpoint.origin, "tree_size": checkpoint.tree_size,
-            "root_hash": checkpoint.root_hash.hex()}
+    return {
+        "origin": checkpoint.origin,
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash.hex(),
+    }
 
 
 __all__ = ["Report", "checkpoint_summary", "indexed_columns", "verify_log", "verify_proof_file"]

@@ -53,12 +53,16 @@ def upgrade() -> None:
     op.create_index("ix_audit_records_refers_to", "audit_records", ["refers_to"])
     op.create_table(
         "audit_record_identities",
-        sa.Column("seq", sa.BigInteger(), sa.ForeignKey("audit_records.seq"), primary_key=True,
-                  autoincrement=False),
+        sa.Column(
+            "seq",
+            sa.BigInteger(),
+            sa.ForeignKey("audit_records.seq"),
+            primary_key=True,
+            autoincrement=False,
+        ),
         sa.Column("identity_id", sa.String(64), primary_key=True),
     )
-    op.create_index("ix_audit_record_identities_identity", "audit_record_identities",
-                    ["identity_id"])
+    op.create_index("ix_audit_record_identities_identity", "audit_record_identities", ["identity_id"])
     op.create_table(
         "audit_checkpoints",
         sa.Column("tree_size", sa.BigInteger(), primary_key=True, autoincrement=False),

@@ -29,8 +29,12 @@ def upgrade() -> None:
     op.create_table(
         "consent_grants",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("identity_id", sa.String(64),
-                  sa.ForeignKey("consent_identities.identity_id"), nullable=False),
+        sa.Column(
+            "identity_id",
+            sa.String(64),
+            sa.ForeignKey("consent_identities.identity_id"),
+            nullable=False,
+        ),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("valid_from", sa.DateTime(), nullable=False),
         sa.Column("valid_until", sa.DateTime(), nullable=True),
@@ -41,8 +45,12 @@ def upgrade() -> None:
     op.create_table(
         "consent_embeddings",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("identity_id", sa.String(64),
-                  sa.ForeignKey("consent_identities.identity_id"), nullable=False),
+        sa.Column(
+            "identity_id",
+            sa.String(64),
+            sa.ForeignKey("consent_identities.identity_id"),
+            nullable=False,
+        ),
         sa.Column("model_id", sa.String(100), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("photo_sha256", sa.String(64), nullable=False),

@@ -44,20 +44,26 @@ def attack(log: AuditLog, *statements: str) -> None:
     """Run SQL as an attacker with file access: triggers dropped first, as they could."""
     with log.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            for table in ("audit_records", "audit_record_identities", "audit_checkpoints",
-                          "log_state"):
+            for table in (
+                "audit_records",
+                "audit_record_identities",
+                "audit_checkpoints",
+                "log_state",
+            ):
                 connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         else:
-            names = connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+            names = (
+                connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+                .scalars()
+                .all()
+            )
             for name in names:
                 connection.execute(text(f"DROP TRIGGER {name}"))
         for statement in statements:
             connection.exec_driver_sql(statement)
 
 
-def test_append_verify_and_query(db_url: str, ring: KeyRing, clock: FixedClock,
-                                 home: Path) -> None:
+def test_append_verify_and_query(db_url: str, ring: KeyRing, clock: FixedClock, home: Path) -> None:
     log = open_log(db_url, ring, clock, home)
     fill(log, clock, 10)
     log.append(run_record(99, clock(), decision="blocked", identity="id-carol"))
@@ -75,8 +81,9 @@ def test_append_verify_and_query(db_url: str, ring: KeyRing, clock: FixedClock,
         log.get("f" * 32)
 
 
-def test_head_is_signed_and_covers_every_append(db_url: str, ring: KeyRing, clock: FixedClock,
-                                                home: Path) -> None:
+def test_head_is_signed_and_covers_every_append(
+    db_url: str, ring: KeyRing, clock: FixedClock, home: Path
+) -> None:
     log = open_log(db_url, ring, clock, home, checkpoint_every=4)
     origin = log.state()[0]
     receipts = [log.append(run_record(i, clock())) for i in range(6)]
@@ -87,8 +94,9 @@ def test_head_is_signed_and_covers_every_append(db_url: str, ring: KeyRing, cloc
     assert "\n6\n" in log.witness_path.read_bytes().decode(errors="ignore")
 
 
-def test_inclusion_and_consistency_proofs_verify_offline(db_url: str, ring: KeyRing,
-                                                         clock: FixedClock, home: Path) -> None:
+def test_inclusion_and_consistency_proofs_verify_offline(
+    db_url: str, ring: KeyRing, clock: FixedClock, home: Path
+) -> None:
     log = open_log(db_url, ring, clock, home)
     fill(log, clock, 5)
     old = log.checkpoint()
@@ -111,22 +119,28 @@ def test_inclusion_and_consistency_proofs_verify_offline(db_url: str, ring: KeyR
 def test_envelope_bytes_are_canonical(ring: KeyRing, clock: FixedClock) -> None:
     body = run_record(1, clock()).with_seq(0).to_json()
     signature = ring.signer.sign(signing_input(body))
-    envelope = {"record": body, "signature": {"key_id": ring.signer.key_id,
-                                              "value": __import__("base64").b64encode(signature)
-                                              .decode()}}
-    assert seal_envelope(canonical_json(body), ring.signer.key_id, signature) == \
-        canonical_json(envelope)
+    envelope = {
+        "record": body,
+        "signature": {
+            "key_id": ring.signer.key_id,
+            "value": __import__("base64").b64encode(signature).decode(),
+        },
+    }
+    assert seal_envelope(canonical_json(body), ring.signer.key_id, signature) == canonical_json(envelope)
 
 
-def test_triggers_refuse_update_and_delete(db_url: str, ring: KeyRing, clock: FixedClock,
-                                           home: Path) -> None:
+def test_triggers_refuse_update_and_delete(db_url: str, ring: KeyRing, clock: FixedClock, home: Path) -> None:
     log = open_log(db_url, ring, clock, home)
     fill(log, clock, 2)
-    for statement in ("UPDATE audit_records SET actor = 'x' WHERE seq = 0",
-                      "DELETE FROM audit_records WHERE seq = 1",
-                      "UPDATE log_state SET tree_size = 1"):
-        with pytest.raises(Exception, match="append-only|may only grow"), \
-                log.engine.begin() as connection:
+    for statement in (
+        "UPDATE audit_records SET actor = 'x' WHERE seq = 0",
+        "DELETE FROM audit_records WHERE seq = 1",
+        "UPDATE log_state SET tree_size = 1",
+    ):
+        with (
+            pytest.raises(Exception, match=r"append-only|may only grow"),
+            log.engine.begin() as connection,
+        ):
             connection.exec_driver_sql(statement)
     assert verify_log(log).ok
 
@@ -134,8 +148,10 @@ def test_triggers_refuse_update_and_delete(db_url: str, ring: KeyRing, clock: Fi
 def _edit_field(log: AuditLog) -> None:
     envelope = parse_json_object(json.dumps(log.get("3").envelope))
     envelope["record"]["actor"] = "mallory"
-    attack(log, f"UPDATE audit_records SET envelope = '{canonical_json(envelope).decode()}' "
-                "WHERE seq = 3")
+    attack(
+        log,
+        f"UPDATE audit_records SET envelope = '{canonical_json(envelope).decode()}' WHERE seq = 3",
+    )
 
 
 def _resign_foreign(log: AuditLog) -> None:
@@ -144,17 +160,19 @@ def _resign_foreign(log: AuditLog) -> None:
     body["actor"] = "mallory"
     encoded = canonical_json(body)
     sealed = seal_envelope(encoded, foreign.key_id, foreign.sign(signing_input(body)))
-    attack(log, f"UPDATE audit_records SET envelope = '{sealed.decode()}', "
-                f"key_id = '{foreign.key_id}' WHERE seq = 5")
+    attack(
+        log,
+        f"UPDATE audit_records SET envelope = '{sealed.decode()}', key_id = '{foreign.key_id}' WHERE seq = 5",
+    )
 
 
 def _swap(log: AuditLog) -> None:
     a, b = log.get("2"), log.get("6")
-    attack(log,
-           f"UPDATE audit_records SET envelope = '{canonical_json(b.envelope).decode()}' "
-           "WHERE seq = 2",
-           f"UPDATE audit_records SET envelope = '{canonical_json(a.envelope).decode()}' "
-           "WHERE seq = 6")
+    attack(
+        log,
+        f"UPDATE audit_records SET envelope = '{canonical_json(b.envelope).decode()}' WHERE seq = 2",
+        f"UPDATE audit_records SET envelope = '{canonical_json(a.envelope).decode()}' WHERE seq = 6",
+    )
 
 
 def _forge_checkpoint(log: AuditLog) -> None:
@@ -170,13 +188,23 @@ def _edit_column(log: AuditLog) -> None:
 ATTACKS: dict[str, tuple[Callable[[AuditLog], None], str, tuple[int, ...]]] = {
     "changed field": (_edit_field, "edited record", (3,)),
     "deleted middle record": (
-        lambda log: attack(log, "DELETE FROM audit_record_identities WHERE seq = 4",
-                           "DELETE FROM audit_records WHERE seq = 4"),
-        "missing record", (4,)),
+        lambda log: attack(
+            log,
+            "DELETE FROM audit_record_identities WHERE seq = 4",
+            "DELETE FROM audit_records WHERE seq = 4",
+        ),
+        "missing record",
+        (4,),
+    ),
     "deleted last record": (
-        lambda log: attack(log, "DELETE FROM audit_record_identities WHERE seq = 7",
-                           "DELETE FROM audit_records WHERE seq = 7"),
-        "truncated tail", (7,)),
+        lambda log: attack(
+            log,
+            "DELETE FROM audit_record_identities WHERE seq = 7",
+            "DELETE FROM audit_records WHERE seq = 7",
+        ),
+        "truncated tail",
+        (7,),
+    ),
     "two records swapped": (_swap, "reordered records", (2, 6)),
     "re-signed with a foreign key": (_resign_foreign, "unknown key", (5,)),
     "forged checkpoint": (_forge_checkpoint, "unknown key", ()),
@@ -185,8 +213,9 @@ ATTACKS: dict[str, tuple[Callable[[AuditLog], None], str, tuple[int, ...]]] = {
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
-def test_verify_names_each_attack(name: str, db_url: str, ring: KeyRing, clock: FixedClock,
-                                  home: Path) -> None:
+def test_verify_names_each_attack(
+    name: str, db_url: str, ring: KeyRing, clock: FixedClock, home: Path
+) -> None:
     log = open_log(db_url, ring, clock, home)
     fill(log, clock, 8)
     assert verify_log(log).ok
@@ -199,13 +228,17 @@ def test_verify_names_each_attack(name: str, db_url: str, ring: KeyRing, clock: 
 
 
 def test_truncation_with_rolled_back_head_is_caught_by_witness(
-        db_url: str, ring: KeyRing, clock: FixedClock, home: Path) -> None:
+    db_url: str, ring: KeyRing, clock: FixedClock, home: Path
+) -> None:
     log = open_log(db_url, ring, clock, home, checkpoint_every=4)
     fill(log, clock, 6)
     old_head = log.checkpoints()[0][2]  # size 4: a genuine signed head the attacker can reuse
-    attack(log, "DELETE FROM audit_record_identities WHERE seq >= 4",
-           "DELETE FROM audit_records WHERE seq >= 4",
-           f"UPDATE log_state SET head_note = '{old_head}', tree_size = 4")
+    attack(
+        log,
+        "DELETE FROM audit_record_identities WHERE seq >= 4",
+        "DELETE FROM audit_records WHERE seq >= 4",
+        f"UPDATE log_state SET head_note = '{old_head}', tree_size = 4",
+    )
     found = kinds(log)
     assert "truncated tail" in found, found
 
@@ -220,11 +253,11 @@ def _appender(db_url: str, keys_dir: str, worker: int, count: int) -> None:
 
 
 @pytest.mark.slow
-def test_four_processes_append_concurrently(db_url: str, ring: KeyRing, clock: FixedClock,
-                                            home: Path) -> None:
+def test_four_processes_append_concurrently(
+    db_url: str, ring: KeyRing, clock: FixedClock, home: Path
+) -> None:
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_appender, args=(db_url, str(home / "keys"), w, 500))
-               for w in range(4)]
+    workers = [context.Process(target=_appender, args=(db_url, str(home / "keys"), w, 500)) for w in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:

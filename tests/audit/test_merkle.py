@@ -21,8 +21,16 @@ from fusionguard.audit.merkle import (
 # The reference leaves and roots used by Certificate Transparency and transparency-dev's merkle tests.
 REFERENCE_LEAVES = [
     bytes.fromhex(h)
-    for h in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-              "606162636465666768696a6b6c6d6e6f"]
+    for h in [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
 ]
 REFERENCE_ROOTS = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -49,7 +57,7 @@ def test_reference_roots(size: int) -> None:
 
 
 def test_empty_root_is_hash_of_nothing() -> None:
-    assert EMPTY_ROOT == hashlib.sha256(b"").digest()
+    assert hashlib.sha256(b"").digest() == EMPTY_ROOT
 
 
 def test_reference_inclusion_vector() -> None:
@@ -95,8 +103,7 @@ def test_consistency_every_pair(n: int) -> None:
             # A log that rewrote leaf 0 cannot prove consistency with its own old head.
             rewritten = [leaf_hash(b"rewritten"), *leaves[1:]]
             with pytest.raises(ProofError):
-                verify_consistency(m, n, old_root, root_hash(rewritten),
-                                   consistency_proof(rewritten, m))
+                verify_consistency(m, n, old_root, root_hash(rewritten), consistency_proof(rewritten, m))
 
 
 def test_compact_tree_round_trip() -> None:

@@ -1,0 +1,30 @@
+# The README's two commands: `make demo` (the main job) and `make test` (the suite).
+# Each creates the virtual environment on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.fusionguard-installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,postgres]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/fusionguard --home out/demo-home demo --out out/demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check fusionguard tests bench migrations
+	$(VENV)/bin/ruff format --check fusionguard tests bench migrations
+	$(VENV)/bin/mypy
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/audit/run.py
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache
