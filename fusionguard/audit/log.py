@@ -238,13 +238,21 @@ class AuditLog:
             for record in records:
                 seq = tree.size
                 sealed = record.with_seq(seq)
-                body = canonical_json(sealed.to_json())
+                body_json = sealed.to_json()
+                body = canonical_json(body_json)
                 signature = signer.sign(SIGNING_CONTEXT + body)
                 encoded = seal_envelope(body, signer.key_id, signature)
                 leaf = leaf_hash(encoded)
                 tree.append(leaf)
-                rows.append(_row_values(sealed, signer.key_id, encoded.decode(), leaf))
-                identities += [{"seq": seq, "identity_id": i} for i in sealed.identities]
+                row = query_columns(body_json)
+                row.update(
+                    created_at=_naive_utc(record.timestamp),
+                    key_id=signer.key_id,
+                    envelope=encoded.decode(),
+                    leaf_hash=leaf,
+                )
+                rows.append(row)
+                identities += [{"seq": seq, "identity_id": i} for i in identities_of(body_json)]
                 leaves.append((seq, sealed.record_id, leaf))
             note = Checkpoint(state.origin, tree.size, tree.root()).sign(signer)
             connection.execute(_INSERT_RECORD, rows)
@@ -382,13 +390,22 @@ class AuditLog:
         with self._guard("query the log"), self.engine.connect() as connection:
             return [_stored(row) for row in connection.execute(query)]
 
-    def iter_rows(self, batch: int = 5000) -> Iterator[Any]:
-        """Every stored row in sequence order, streamed in batches (keyset pagination)."""
+    def identity_rows(self) -> dict[int, list[str]]:
+        """The identity index, by sequence number (verification compares it with the signed records)."""
+        found: dict[int, list[str]] = {}
+        with self._guard("read the identity index"), self.engine.connect() as connection:
+            for seq, identity in connection.execute(select(RecordIdentity.seq, RecordIdentity.identity_id)):
+                found.setdefault(int(seq), []).append(str(identity))
+        return found
+
+    def iter_rows(self, *columns: Any, batch: int = 5000) -> Iterator[Any]:
+        """Stored rows (all columns, or ``columns``) in sequence order, streamed by keyset pagination."""
+        query = select(AuditRow.seq, *columns) if columns else select(AuditRow)
         last = -1
         with self._guard("read the log"), self.engine.connect() as connection:
             while True:
                 rows = connection.execute(
-                    select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
+                    query.where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
                 ).all()
                 if not rows:
                     return
@@ -478,33 +495,41 @@ class AuditLog:
         return leaves
 
 
-def _row_values(record: AuditRecord, key_id: str, envelope: str, leaf: bytes) -> dict[str, Any]:
-    output = record.output
+QUERY_COLUMNS = (
+    "seq", "record_id", "kind", "decision", "created_at", "actor", "model_name", "model_license",
+    "watermark_id", "pdq", "output_sha256", "refers_to",
+)  # fmt: skip
+
+
+def query_columns(body: dict[str, Any]) -> dict[str, Any]:
+    """The query columns of a record's row, derived from its signed JSON.
+
+    One function for both directions: appends write these columns, verification recomputes them from
+    the signed record and compares, so an edited column (which would make ``audit list`` lie) is found.
+    ``created_at`` is the record's timestamp string here; rows store it as naive UTC.
+    """
+    output = body.get("output") or {}
+    model = body.get("model") or {}
     return {
-        "seq": record.seq,
-        "record_id": record.record_id,
-        "kind": record.kind,
-        "decision": record.decision,
-        "created_at": _naive_utc(record.timestamp),
-        "actor": record.actor,
-        "model_name": record.model.name if record.model else None,
-        "model_license": record.model.license if record.model else None,
-        "watermark_id": output.watermark_id if output else None,
-        "pdq": output.pdq if output else None,
-        "output_sha256": output.sha256 if output else None,
-        "refers_to": record.refers_to,
-        "key_id": key_id,
-        "envelope": envelope,
-        "leaf_hash": leaf,
+        "seq": body["seq"],
+        "record_id": body["record_id"],
+        "kind": body["kind"],
+        "decision": body["decision"],
+        "created_at": body["timestamp"],
+        "actor": body["actor"],
+        "model_name": model.get("name"),
+        "model_license": model.get("license"),
+        "watermark_id": output.get("watermark_id"),
+        "pdq": output.get("pdq"),
+        "output_sha256": output.get("sha256"),
+        "refers_to": body.get("refers_to"),
     }
 
 
-def indexed_columns(record: AuditRecord) -> dict[str, Any]:
-    """The query columns a record's row must carry (used by verification to spot edited columns)."""
-    values = _row_values(record, "", "", b"")
-    for unchecked in ("key_id", "envelope", "leaf_hash"):
-        values.pop(unchecked)
-    return values
+def identities_of(body: dict[str, Any]) -> list[str]:
+    """The identity IDs a record involves (rows of ``audit_record_identities``), sorted."""
+    found = {i for ref in (*body["sources"], *body["targets"]) for i in ref["identities"]}
+    return sorted(found)
 
 
 def _stored(row: Any) -> StoredRecord:

@@ -28,6 +28,7 @@ SCHEMA = "fusionguard.audit-record/v1"
 Kind = Literal["run", "takedown"]
 Decision = Literal["allowed", "blocked", "takedown"]
 
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -41,11 +42,11 @@ def _require(condition: bool, message: str) -> None:
 def format_timestamp(moment: datetime) -> str:
     """UTC, microsecond precision, ``Z`` suffix: one spelling per instant, so it canonicalises."""
     _require(moment.tzinfo is not None, "timestamps must be timezone-aware (UTC)")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def format_watermark_id(value: int) -> str:

@@ -19,6 +19,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fusionguard.audit.canonical import canonical_json, parse_json_object
@@ -27,8 +28,10 @@ from fusionguard.audit.keys import BadSignature, KeyRing, UnknownKey
 from fusionguard.audit.log import (
     CONSISTENCY_FORMAT,
     INCLUSION_FORMAT,
+    QUERY_COLUMNS,
     AuditLog,
-    indexed_columns,
+    identities_of,
+    query_columns,
     read_witness,
     signing_input,
 )
@@ -39,8 +42,9 @@ from fusionguard.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from fusionguard.audit.record import AuditRecord
+from fusionguard.audit.record import TIMESTAMP_FORMAT
 from fusionguard.errors import Problem, TamperDetected
+from fusionguard.store.models import AuditRow
 
 Progress = Callable[[int], None]
 
@@ -116,57 +120,56 @@ def verify_log(
 
     tree = CompactTree()
     expected = 0
-    for row in log.iter_rows():
-        seq, text = int(row.seq), str(row.envelope)
+    identity_rows = log.identity_rows()
+    stored_columns = [getattr(AuditRow, name) for name in QUERY_COLUMNS]
+    for row in log.iter_rows(AuditRow.envelope, *stored_columns):
+        seq, text = int(row[0]), str(row[1])
         report.records += 1
         if progress is not None:
             progress(1)
         if seq > expected:
             missing = tuple(range(expected, seq))
             report.problems.append(
-                Problem(
-                    "missing record",
-                    f"{len(missing)} record(s) deleted before seq {seq}",
-                    missing[:20],
-                )
+                Problem("missing record", f"{len(missing)} record(s) deleted before seq {seq}", missing[:20])
             )
             # Continue as if they were there: nothing later can match the signed roots anyway.
         expected = seq + 1
+        # The stored text is the canonical envelope that was hashed at append time; hashing it as
+        # stored means any change to it, even one that keeps the JSON equal, moves the root.
+        tree.append(leaf_hash(text.encode()))
+        if tree.size in wanted:
+            roots[tree.size] = tree.root()
         try:
-            envelope = parse_json_object(text)
-            record = AuditRecord.from_json(envelope["record"])
+            envelope = json.loads(text)
+            body = envelope["record"]
             key_id = str(envelope["signature"]["key_id"])
-        except (ValueError, KeyError, TypeError) as error:
+            columns = query_columns(body)
+            involved = identities_of(body)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             report.problems.append(
                 Problem("edited record", f"record is not a valid envelope ({error})", (seq,))
             )
-            tree.append(leaf_hash(text.encode()))
             continue
-        if record.seq != seq:
+        if columns["seq"] != seq:
             report.problems.append(
                 Problem(
                     "reordered records",
-                    f"record signed as seq {record.seq} is stored at seq {seq}",
-                    (seq, record.seq if record.seq is not None else -1),
+                    f"record signed as seq {columns['seq']} is stored at seq {seq}",
+                    (seq, columns["seq"] if isinstance(columns["seq"], int) else -1),
                 )
             )
         if not ring.knows(key_id):
             report.problems.append(
                 Problem(
-                    "unknown key",
-                    f"record is signed by key {key_id}, which is not in the key ring",
-                    (seq,),
+                    "unknown key", f"record is signed by key {key_id}, which is not in the key ring", (seq,)
                 )
             )
-        tree.append(leaf_hash(canonical_json(envelope)))
-        if tree.size in wanted:
-            roots[tree.size] = tree.root()
         if full:
             report.signatures_checked += 1
             bad = _check_signature(ring, envelope)
             if bad is not None:
                 report.problems.append(bad)
-        _check_columns(row, record, report)
+        _check_columns(seq, row[2:], columns, involved, identity_rows.get(seq, []), report)
     report.tree_size = tree.size
     report.root_hash = tree.root()
 
@@ -202,7 +205,7 @@ def verify_log(
     if report.problems and not full:
         # Something is wrong: check every signature so each edited record is named.
         # A second streaming pass keeps memory flat on big logs.
-        for row in log.iter_rows():
+        for row in log.iter_rows(AuditRow.envelope):
             try:
                 envelope = parse_json_object(str(row.envelope))
             except ValueError:
@@ -215,17 +218,35 @@ def verify_log(
     return report
 
 
-def _check_columns(row: Any, record: AuditRecord, report: Report) -> None:
+def _check_columns(
+    seq: int,
+    stored: Any,
+    columns: dict[str, Any],
+    involved: list[str],
+    stored_identities: list[str],
+    report: Report,
+) -> None:
     """Query columns must agree with the signed record, or ``audit list`` would lie to the admin."""
-    for column, value in indexed_columns(record).items():
-        if getattr(row, column) != value:
-            report.problems.append(
-                Problem(
-                    "edited record",
-                    f"column {column!r} says {getattr(row, column)!r}, the signed record says {value!r}",
-                    (int(row.seq),),
+    expected = tuple(columns.values())
+    found = tuple(v.strftime(TIMESTAMP_FORMAT) if isinstance(v, datetime) else v for v in stored)
+    if found != expected:
+        for name, have, want in zip(QUERY_COLUMNS, found, expected, strict=True):
+            if have != want:
+                report.problems.append(
+                    Problem(
+                        "edited record",
+                        f"column {name!r} says {have!r}, the signed record says {want!r}",
+                        (seq,),
+                    )
                 )
+    if sorted(stored_identities) != involved:
+        report.problems.append(
+            Problem(
+                "edited record",
+                f"identity index lists {sorted(stored_identities)}, the signed record involves {involved}",
+                (seq,),
             )
+        )
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -322,4 +343,4 @@ def checkpoint_summary(note: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["Report", "checkpoint_summary", "indexed_columns", "verify_log", "verify_proof_file"]
+__all__ = ["Report", "checkpoint_summary", "verify_log", "verify_proof_file"]

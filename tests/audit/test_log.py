@@ -209,6 +209,11 @@ ATTACKS: dict[str, tuple[Callable[[AuditLog], None], str, tuple[int, ...]]] = {
     "re-signed with a foreign key": (_resign_foreign, "unknown key", (5,)),
     "forged checkpoint": (_forge_checkpoint, "unknown key", ()),
     "edited query column": (_edit_column, "edited record", (1,)),
+    "identity hidden from queries": (
+        lambda log: attack(log, "DELETE FROM audit_record_identities WHERE seq = 2"),
+        "edited record",
+        (2,),
+    ),
 }
 
 

@@ -72,16 +72,31 @@ class PostgresCluster:
             os.chown(root, entry.pw_uid, entry.pw_gid)
         cluster = cls(bindir=bindir, root=root, port=_free_port(), run_as=run_as)
         cluster._run(
-            str(bindir / "initdb"), "-D", str(cluster.datadir), "-U", "postgres",
-            "--auth=trust", "--encoding=UTF8", "--no-instructions",
+            str(bindir / "initdb"),
+            "-D",
+            str(cluster.datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-instructions",
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -k {root} "
             f"-c max_connections=200 -c fsync={'on' if fsync else 'off'}"
         )
         cluster._run(
-            str(bindir / "pg_ctl"), "-D", str(cluster.datadir), "-l", str(root / "log"),
-            "-o", options, "-w", "-t", "60", "start",
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(cluster.datadir),
+            "-l",
+            str(root / "log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
         cluster._wait_ready()
         return cluster
@@ -89,14 +104,25 @@ class PostgresCluster:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 1),
+            ):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"PostgreSQL did not start; see {self.root / 'log'}")
 
     def create_database(self, name: str) -> str:
-        self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                  "-U", "postgres", name)
+        self._run(
+            str(self.bindir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            name,
+        )
         return self.url(name)
 
     def url(self, database: str) -> str:
@@ -104,8 +130,15 @@ class PostgresCluster:
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate",
-                      "-w", "stop")
+            self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PostgresCluster:
