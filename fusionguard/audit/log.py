@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from fusionguard.audit.canonical import canonical_json, parse_json_object
@@ -48,7 +49,7 @@ from fusionguard.audit.record import AuditRecord
 from fusionguard.config import Clock, utc_now
 from fusionguard.errors import AuditError, NotFound, Problem, TamperDetected
 from fusionguard.store import db
-from fusionguard.store.models import AuditRow, CheckpointRow, LogState, RecordIdentity
+from fusionguard.store.models import AuditRow, CheckpointRow, LogState, QueuedRecord, RecordIdentity
 
 SIGNING_CONTEXT = b"fusionguard.audit-record/v1\n"
 INCLUSION_FORMAT = "fusionguard.inclusion-proof/v1"
@@ -170,23 +171,34 @@ class AuditLog:
     # -- set-up ---------------------------------------------------------------------------------
 
     def ensure_state(self) -> str:
-        """Create the log's state row (with a fresh random origin) once; return the origin."""
-        with self._guard("read the log state"), self._write() as connection:
-            state = connection.execute(select(LogState).where(LogState.id == 1)).first()
-            if state is not None:
-                return str(state.origin)
-            origin = f"fusionguard.log/{uuid.uuid4().hex}"
-            connection.execute(
-                insert(LogState).values(
-                    id=1,
-                    origin=origin,
-                    tree_size=0,
-                    frontier=b"",
-                    head_note=None,
-                    updated_at=_naive_utc(self.clock()),
-                )
-            )
-            return origin
+        """Create the log's state row (with a fresh random origin) once; return the origin.
+
+        Several workers may open a fresh database at once: the loser of the insert race reads the
+        winner's row instead of failing.
+        """
+        for _attempt in range(2):
+            try:
+                with self._write() as connection:
+                    state = connection.execute(_SELECT_STATE).first()
+                    if state is not None:
+                        return str(state.origin)
+                    origin = f"fusionguard.log/{uuid.uuid4().hex}"
+                    connection.execute(
+                        insert(LogState).values(
+                            id=1,
+                            origin=origin,
+                            tree_size=0,
+                            frontier=b"",
+                            head_note=None,
+                            updated_at=_naive_utc(self.clock()),
+                        )
+                    )
+                    return origin
+            except IntegrityError:
+                continue
+            except SQLAlchemyError as error:
+                raise AuditError(f"could not read the log state: {db._first_line(error)}") from None
+        raise AuditError("could not create the log state row")
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Any]:
@@ -224,58 +236,105 @@ class AuditLog:
         return self.append_many([record])[0]
 
     def append_many(self, records: Sequence[AuditRecord]) -> list[Receipt]:
-        """Append records in one transaction; every one is acknowledged by the returned checkpoint."""
+        """Append records; every one is acknowledged by the signed checkpoint in its receipt.
+
+        SQLite appends in one write transaction. PostgreSQL queues the records, then integrates the
+        whole queue (its own records and whatever other writers queued meanwhile) under the log's row
+        lock, so one WAL flush acknowledges many records (group commit).
+        """
         if not records:
             return []
-        signer = self.ring.signer
-        with self._guard("append to the audit log"), self._write() as connection:
-            state = self._lock_state(connection)
-            tree = CompactTree.from_bytes(state.tree_size, state.frontier)
-            now = _naive_utc(self.clock())
-            rows: list[dict[str, Any]] = []
-            identities: list[dict[str, Any]] = []
-            leaves: list[tuple[int, str, bytes]] = []
-            for record in records:
-                seq = tree.size
-                sealed = record.with_seq(seq)
-                body_json = sealed.to_json()
-                body = canonical_json(body_json)
-                signature = signer.sign(SIGNING_CONTEXT + body)
-                encoded = seal_envelope(body, signer.key_id, signature)
-                leaf = leaf_hash(encoded)
-                tree.append(leaf)
-                row = query_columns(body_json)
-                row.update(
-                    created_at=_naive_utc(record.timestamp),
-                    key_id=signer.key_id,
-                    envelope=encoded.decode(),
-                    leaf_hash=leaf,
-                )
-                rows.append(row)
-                identities += [{"seq": seq, "identity_id": i} for i in identities_of(body_json)]
-                leaves.append((seq, sealed.record_id, leaf))
-            note = Checkpoint(state.origin, tree.size, tree.root()).sign(signer)
-            connection.execute(_INSERT_RECORD, rows)
-            if identities:
-                connection.execute(_INSERT_IDENTITY, identities)
-            first, last = state.tree_size, tree.size
-            if last // self.checkpoint_every > first // self.checkpoint_every:
-                connection.execute(
-                    insert(CheckpointRow).values(
-                        tree_size=tree.size, root_hash=tree.root(), note=note, created_at=now
-                    )
-                )
-            connection.execute(
-                _UPDATE_STATE,
-                {
-                    "tree_size": tree.size,
-                    "frontier": tree.to_bytes(),
-                    "head_note": note,
-                    "updated_at": now,
-                },
-            )
+        with self._guard("append to the audit log"):
+            if self.engine.dialect.name == "postgresql":
+                return self._append_queued(records)
+            with self._write() as connection:
+                state = self._lock_state(connection)
+                leaves, note = self._integrate(connection, state, records)
         self._update_witness(note)
         return [Receipt(seq, rid, leaf, note) for seq, rid, leaf in leaves]
+
+    def _append_queued(self, records: Sequence[AuditRecord]) -> list[Receipt]:
+        ids = [record.record_id for record in records]
+        now = _naive_utc(self.clock())
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(QueuedRecord),
+                [
+                    {"record_id": r.record_id, "body": json.dumps(r.to_json()), "queued_at": now}
+                    for r in records
+                ],
+            )
+        with self._write() as connection:
+            state = self._lock_state(connection)  # waits while another writer integrates
+            pending = connection.execute(
+                select(QueuedRecord.id, QueuedRecord.body).order_by(QueuedRecord.id)
+            ).all()
+            if pending:
+                batch = [AuditRecord.from_json(json.loads(row.body)) for row in pending]
+                self._integrate(connection, state, batch)
+                # Exactly the rows integrated: a range would also catch a row committed after the
+                # SELECT (READ COMMITTED takes a new snapshot per statement) and lose it.
+                connection.execute(
+                    delete(QueuedRecord).where(QueuedRecord.id.in_([row.id for row in pending]))
+                )
+            found = {
+                str(row.record_id): (int(row.seq), bytes(row.leaf_hash))
+                for row in connection.execute(
+                    select(AuditRow.record_id, AuditRow.seq, AuditRow.leaf_hash).where(
+                        AuditRow.record_id.in_(ids)
+                    )
+                )
+            }
+            note = connection.execute(select(LogState.head_note).where(LogState.id == 1)).scalar_one()
+        missing = [rid for rid in ids if rid not in found]
+        if missing or note is None:
+            raise AuditError(f"queued records {missing} were not integrated into the log")
+        self._update_witness(note)
+        return [Receipt(found[rid][0], rid, found[rid][1], note) for rid in ids]
+
+    def _integrate(
+        self, connection: Any, state: Any, records: Sequence[AuditRecord]
+    ) -> tuple[list[tuple[int, str, bytes]], str]:
+        """Seal ``records`` at the end of the log and advance the signed head; the caller holds the lock."""
+        signer = self.ring.signer
+        tree = CompactTree.from_bytes(state.tree_size, state.frontier)
+        now = _naive_utc(self.clock())
+        rows: list[dict[str, Any]] = []
+        identities: list[dict[str, Any]] = []
+        leaves: list[tuple[int, str, bytes]] = []
+        for record in records:
+            seq = tree.size
+            body_json = record.with_seq(seq).to_json()
+            body = canonical_json(body_json)
+            signature = signer.sign(SIGNING_CONTEXT + body)
+            encoded = seal_envelope(body, signer.key_id, signature)
+            leaf = leaf_hash(encoded)
+            tree.append(leaf)
+            row = query_columns(body_json)
+            row.update(
+                created_at=_naive_utc(record.timestamp),
+                key_id=signer.key_id,
+                envelope=encoded.decode(),
+                leaf_hash=leaf,
+            )
+            rows.append(row)
+            identities += [{"seq": seq, "identity_id": i} for i in identities_of(body_json)]
+            leaves.append((seq, record.record_id, leaf))
+        note = Checkpoint(state.origin, tree.size, tree.root()).sign(signer)
+        connection.execute(_INSERT_RECORD, rows)
+        if identities:
+            connection.execute(_INSERT_IDENTITY, identities)
+        if tree.size // self.checkpoint_every > state.tree_size // self.checkpoint_every:
+            connection.execute(
+                insert(CheckpointRow).values(
+                    tree_size=tree.size, root_hash=tree.root(), note=note, created_at=now
+                )
+            )
+        connection.execute(
+            _UPDATE_STATE,
+            {"tree_size": tree.size, "frontier": tree.to_bytes(), "head_note": note, "updated_at": now},
+        )
+        return leaves, note
 
     def checkpoint(self) -> str:
         """Store the current head permanently (idempotent) and return its signed note."""
