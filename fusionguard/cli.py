@@ -91,6 +91,11 @@ def init(context: Context) -> None:
     ring = context.ring()
     engine = db.open_engine(settings.db_url)
     db.upgrade(engine)
+    from fusionguard.workspace import WorkspaceManager
+
+    swept = WorkspaceManager(settings.workspace_root).sweep()
+    if swept:
+        click.echo(f"swept {len(swept)} workspace(s) left by killed runs")
     log = AuditLog.open(settings.db_url, ring, witness_path=settings.witness_path)
     origin, size, _ = log.state()
     click.echo(f"home {settings.home}")
@@ -358,6 +363,222 @@ def keys_export_public(context: Context, out: str | None) -> None:
         Path(out).write_text(text)
     else:
         click.echo(text, nl=False)
+
+
+# -- consent -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def consent() -> None:
+    """Enrol consenting people; list, show, revoke and erase them."""
+
+
+def _registry(context: Context) -> Any:
+    from fusionguard.registry import ConsentRegistry
+
+    return ConsentRegistry.open(context.settings.db_url)
+
+
+@consent.command("enroll")
+@click.option("--name", required=True, help="Display name (kept in the registry, never in the log).")
+@click.option(
+    "--photo",
+    "photos",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="A reference photo with exactly one face (repeatable).",
+)
+@click.option(
+    "--scope",
+    default="source,target",
+    show_default=True,
+    help="Roles consented to: source (face used on others), target (face replaced).",
+)
+@click.option("--until", help="Consent end date (ISO 8601).")
+@click.option(
+    "--evidence",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The signed consent document; only its SHA-256 is stored.",
+)
+@pass_context
+def consent_enroll(
+    context: Context, name: str, photos: tuple[str, ...], scope: str, until: str | None, evidence: str | None
+) -> None:
+    """Enrol a person from reference photos, with consent for the given roles."""
+    from fusionguard.faces import DlibBackend
+    from fusionguard.registry import enrol_photos
+
+    identity = enrol_photos(
+        _registry(context),
+        DlibBackend(),
+        name,
+        list(photos),
+        roles=[r.strip() for r in scope.split(",") if r.strip()],
+        valid_until=_parse_time(until),
+        evidence=Path(evidence).read_bytes() if evidence else None,
+    )
+    click.echo(identity)
+
+
+@consent.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def consent_list(context: Context, as_json: bool) -> None:
+    """List enrolled identities and their active roles."""
+    now = utc_now()
+    people = [p.to_json(now) for p in _registry(context).identities()]
+    if as_json:
+        _emit(people)
+        return
+    for person in people:
+        name = "(erased identity)" if person["erased"] else person["display_name"]
+        click.echo(f"{person['identity_id']}  {','.join(person['active_roles']) or '-':<14}  {name}")
+
+
+@consent.command("show")
+@click.argument("identity")
+@pass_context
+def consent_show(context: Context, identity: str) -> None:
+    """Show one identity's consents and reference embeddings (counts only)."""
+    _emit(_registry(context).show(identity).to_json(utc_now()))
+
+
+@consent.command("revoke")
+@click.argument("identity")
+@click.option("--role", type=click.Choice(["source", "target"]), help="Only this role (default: all).")
+@pass_context
+def consent_revoke(context: Context, identity: str, role: str | None) -> None:
+    """Revoke consent; the next check refuses this person."""
+    count = _registry(context).revoke(identity, [role] if role else ["source", "target"])
+    click.echo(f"revoked {count} consent(s) of {identity}")
+
+
+@consent.command("erase")
+@click.argument("identity")
+@pass_context
+def consent_erase(context: Context, identity: str) -> None:
+    """Erase name and biometric data; audit records keep resolving to "erased identity"."""
+    _registry(context).erase(identity)
+    click.echo(f"erased {identity}")
+
+
+# -- checks, trace, demo --------------------------------------------------------------------------
+
+
+@cli.command("check")
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.option("--role", type=click.Choice(["source", "target"]), default="source", show_default=True)
+@click.option(
+    "--policy", "policy_name", default="default", show_default=True, help="Policy name or YAML file."
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def check(context: Context, image: str, role: str, policy_name: str, as_json: bool) -> None:
+    """Run the pre-checks (NSFW, consent) on one image; exit 0 when allowed, 3 when blocked."""
+    from fusionguard.checks.consent import ConsentCheck
+    from fusionguard.checks.nsfw import OpenNsfwOnnx
+    from fusionguard.faces import DlibBackend
+    from fusionguard.media import load_image
+    from fusionguard.policy import Policy
+
+    policy = (
+        Policy.load(Path(policy_name))
+        if policy_name.endswith((".yaml", ".yml"))
+        else Policy.named(policy_name)
+    )
+    loaded = load_image(image, max_pixels=policy.media.max_pixels)
+    label = "source[0]" if role == "source" else "target"
+    score = OpenNsfwOnnx().scores([loaded.rgb])[0]
+    reasons = []
+    if policy.nsfw.enabled and score > policy.nsfw.threshold_inputs:
+        reasons.append(
+            {
+                "check": "nsfw",
+                "subject": label,
+                "detail": f"NSFW score {score:.3f} is above the threshold {policy.nsfw.threshold_inputs}",
+            }
+        )
+    pairs = [(label, loaded.rgb)]
+    findings = ConsentCheck(DlibBackend(), _registry(context)).check_inputs(
+        pairs if role == "source" else [], pairs if role == "target" else [], policy.consent
+    )
+    reasons += [r.to_dict() for r in findings.reasons]
+    result = {
+        "image": image,
+        "role": role,
+        "allowed": not reasons,
+        "nsfw_score": round(score, 4),
+        "faces": findings.faces.get(label, 0),
+        "identities": list(findings.identities.get(label, ())),
+        "reasons": reasons,
+    }
+    if as_json:
+        _emit(result)
+    else:
+        click.echo(
+            f"{'allowed' if not reasons else 'blocked'}: {image} (NSFW {score:.3f}, "
+            f"{result['faces']} face(s), identities {result['identities'] or '-'})"
+        )
+        for reason in reasons:
+            click.echo(f"  {reason['check']}: {reason['subject']}: {reason['detail']}")
+    if reasons:
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+@cli.command("trace")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def trace(context: Context, path: str, as_json: bool) -> None:
+    """Trace a leaked image (or every image in a directory) back to its audit record."""
+    from fusionguard.guard import load_watermark_key
+    from fusionguard.media import load_image
+    from fusionguard.trace import Tracer
+    from fusionguard.watermark import WatermarkCodec
+
+    tracer = Tracer(context.log(), WatermarkCodec(load_watermark_key(context.settings.keys_dir)))
+    target = Path(path)
+    files = sorted(p for p in target.iterdir() if p.is_file()) if target.is_dir() else [target]
+    results = []
+    with _progress(len(files) * 1000 if target.is_dir() else 0, "tracing") as progress:
+        for file in files:
+            try:
+                result = tracer.trace(load_image(file).rgb, str(file)).to_json()
+            except FusionGuardError as error:
+                result = {"source": str(file), "found": False, "matches": [], "note": f"error: {error}"}
+            results.append(result)
+            if progress:
+                progress(1000)
+    if as_json:
+        _emit(results if target.is_dir() else results[0])
+    else:
+        for result in results:
+            if not result["matches"]:
+                click.echo(f"{result['source']}: {result['note']}")
+            for match in result["matches"]:
+                how = (
+                    f"watermark {match['watermark_id']}, "
+                    f"false alarm <= {match['false_alarm_probability']:.1e}"
+                    if match["method"] == "watermark"
+                    else f"PDQ distance {match['pdq_distance']}"
+                )
+                click.echo(
+                    f"{result['source']}: record {match['record_id']} (seq {match['seq']}) by {how}"
+                    f"{', TAKEN DOWN' if match['taken_down'] else ''}"
+                )
+    if not any(r["matches"] for r in results):
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
+@pass_context
+def demo(context: Context, out: str) -> None:
+    """Run the end-to-end demo: enrol, swap through the Guard, leak, trace, and a blocked swap."""
+    from fusionguard.demo.run import run_demo
+
+    run_demo(context.settings, Path(out), echo=click.echo)
 
 
 def main(argv: list[str] | None = None) -> int:

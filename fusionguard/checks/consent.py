@@ -1,0 +1,176 @@
+"""The consent check: every face in every source and target must belong to a person who consented,
+for that role, now — and the output's swapped face must be the source's person.
+
+Each face is embedded by the configured backend and matched against the registry's references of the
+same model. Reasons carry the distances and the threshold, so a blocked operator sees why:
+
+    check = ConsentCheck(DlibBackend(), registry)
+    found = check.check_inputs([("source[0]", src)], [("target", tgt)], policy.consent)
+    check.check_output(output_rgb, found.source_identities, policy.consent)
+
+Nothing is cached between runs: a revocation takes effect for the very next check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from fusionguard.errors import ConsentRequired, Reason
+from fusionguard.faces.base import Face, FaceBackend
+from fusionguard.registry.registry import ConsentRegistry
+
+
+class ConsentRules(Protocol):
+    """The policy's consent section (see :mod:`fusionguard.policy`)."""
+
+    @property
+    def required(self) -> bool: ...
+
+    @property
+    def unknown_target_faces(self) -> str: ...
+
+    @property
+    def verify_output_identity(self) -> bool: ...
+
+    @property
+    def max_distance(self) -> float | None: ...
+
+
+@dataclass
+class ConsentFindings:
+    """Identities matched per input label, plus the reasons to block (empty when allowed)."""
+
+    identities: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    faces: dict[str, int] = field(default_factory=dict)
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def source_identities(self) -> tuple[str, ...]:
+        found = {i for label, ids in self.identities.items() if label.startswith("source") for i in ids}
+        return tuple(sorted(found))
+
+
+def _box(face: Face) -> list[int]:
+    return [int(v) for v in face.box]
+
+
+class ConsentCheck:
+    def __init__(self, backend: FaceBackend, registry: ConsentRegistry) -> None:
+        self.backend = backend
+        self.registry = registry
+
+    def _threshold(self, rules: ConsentRules) -> float:
+        return rules.max_distance if rules.max_distance is not None else self.backend.match_threshold
+
+    def _identify(self, face: Face, rules: ConsentRules) -> tuple[str | None, dict[str, Any]]:
+        match = self.registry.nearest(face.as_embedding(), metric=self.backend.metric)
+        threshold = self._threshold(rules)
+        data: dict[str, Any] = {
+            "box": _box(face),
+            "threshold": threshold,
+            "model": self.backend.model_id,
+            "nearest": match.identity_id if match else None,
+            "distance": round(match.distance, 4) if match else None,
+        }
+        if match is None or match.distance > threshold:
+            return None, data
+        return match.identity_id, data
+
+    def check_inputs(
+        self,
+        sources: Sequence[tuple[str, np.ndarray]],
+        targets: Sequence[tuple[str, np.ndarray]],
+        rules: ConsentRules,
+    ) -> ConsentFindings:
+        findings = ConsentFindings()
+        for role, items in (("source", sources), ("target", targets)):
+            for label, rgb in items:
+                faces = self.backend.detect(rgb)
+                findings.faces[label] = len(faces)
+                matched: list[str] = []
+                if role == "source" and not faces and rules.required:
+                    findings.reasons.append(
+                        Reason(
+                            "consent",
+                            label,
+                            "no face found in the source image; a source must show the consenting person",
+                            {"faces": 0},
+                        )
+                    )
+                for number, face in enumerate(faces, start=1):
+                    identity, data = self._identify(face, rules)
+                    if identity is None:
+                        if role == "target" and rules.unknown_target_faces == "allow":
+                            continue
+                        if not rules.required:
+                            continue
+                        nearest = (
+                            f"nearest {data['nearest']} at distance {data['distance']}"
+                            if data["nearest"]
+                            else "no enrolled reference for this face model"
+                        )
+                        findings.reasons.append(
+                            Reason(
+                                "consent",
+                                label,
+                                f"face {number} matches no enrolled identity ({nearest}; threshold "
+                                f"{data['threshold']})",
+                                data,
+                            )
+                        )
+                        continue
+                    matched.append(identity)
+                    roles = self.registry.active_roles(identity)
+                    if role not in roles and rules.required:
+                        findings.reasons.append(
+                            Reason(
+                                "consent",
+                                label,
+                                f"face {number} is {identity} (distance {data['distance']}), who has no "
+                                f"active {role} consent",
+                                {**data, "identity": identity, "active_roles": sorted(roles)},
+                            )
+                        )
+                findings.identities[label] = tuple(dict.fromkeys(matched))
+        return findings
+
+    def check_output(
+        self, output_rgb: np.ndarray, source_identities: Sequence[str], rules: ConsentRules
+    ) -> list[Reason]:
+        """Reasons to block if the output's face is not one of the source identities."""
+        if not rules.verify_output_identity or not rules.required:
+            return []
+        faces = self.backend.detect(output_rgb)
+        if not faces:
+            return [
+                Reason(
+                    "consent",
+                    "output",
+                    "no face found in the output; the swapped identity cannot be verified",
+                    {"faces": 0},
+                )
+            ]
+        for face in faces:
+            identity, _ = self._identify(face, rules)
+            if identity is not None and identity in source_identities:
+                return []
+        best = faces[0]
+        identity, data = self._identify(best, rules)
+        return [
+            Reason(
+                "consent",
+                "output",
+                f"no face in the output matches a source identity {list(source_identities)} "
+                f"(best face: {identity or 'unknown'}, nearest {data['nearest']} at {data['distance']})",
+                {**data, "sources": list(source_identities)},
+            )
+        ]
+
+
+def raise_if_blocked(reasons: Sequence[Reason]) -> None:
+    if reasons:
+        raise ConsentRequired(reasons)

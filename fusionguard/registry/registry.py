@@ -1,0 +1,283 @@
+"""The consent registry: who consented, to which role, until when — and their reference embeddings.
+
+Identities are pseudonymous (``id-`` + 16 random hex digits); the audit log only ever stores that ID.
+A person consents per role: ``source`` (their face may be put onto others) and ``target`` (their face
+may be replaced or altered). Consent has a validity window and can be revoked; revocation applies to the
+next check because nothing is cached across runs. ``erase`` deletes the name and every embedding (the
+biometric data) but keeps the ID, so old audit records still resolve — to "erased identity".
+
+    registry = ConsentRegistry(engine, clock=utc_now)
+    identity = registry.enroll("Ada", [embedding], roles={"source"}, photo_hashes=["..."])
+    registry.nearest(face.as_embedding(), metric="euclidean")   # -> Match(identity, distance)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from fusionguard.config import Clock, utc_now
+from fusionguard.errors import AuditError, BadInput, NotFound
+from fusionguard.faces.base import Embedding, Metric
+from fusionguard.store import db
+from fusionguard.store.models import Consent, Identity, ReferenceEmbedding
+
+Role = Literal["source", "target"]
+ROLES: tuple[Role, ...] = ("source", "target")
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    valid_from: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    evidence_sha256: str | None
+
+    def active_at(self, now: datetime) -> bool:
+        if now < self.valid_from:
+            return False
+        if self.valid_until is not None and now >= self.valid_until:
+            return False
+        return self.revoked_at is None or now < self.revoked_at
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "evidence_sha256": self.evidence_sha256,
+            "active": self.active_at(now),
+        }
+
+
+@dataclass(frozen=True)
+class IdentityInfo:
+    identity_id: str
+    display_name: str | None
+    erased: bool
+    grants: tuple[Grant, ...]
+    embeddings: dict[str, int]  # model ID -> number of reference embeddings
+
+    def active_roles(self, now: datetime) -> set[str]:
+        return {g.role for g in self.grants if g.active_at(now)}
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "identity_id": self.identity_id,
+            "display_name": self.display_name,
+            "erased": self.erased,
+            "active_roles": sorted(self.active_roles(now)),
+            "grants": [g.to_json(now) for g in self.grants],
+            "embeddings": self.embeddings,
+        }
+
+
+@dataclass(frozen=True)
+class Match:
+    identity_id: str
+    distance: float
+
+
+class ConsentRegistry:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock = utc_now) -> ConsentRegistry:
+        engine = db.open_engine(url)
+        db.require_head(engine)
+        return cls(engine, clock=clock)
+
+    @contextlib.contextmanager
+    def _session(self, write: bool = False) -> Iterator[Any]:
+        try:
+            connection = self.engine.connect().execution_options(**{db.WRITE: write})
+            with connection, connection.begin():
+                yield connection
+        except SQLAlchemyError as error:
+            raise AuditError(f"consent registry unavailable: {db._first_line(error)}") from None
+
+    def enroll(
+        self,
+        display_name: str,
+        embeddings: Sequence[Embedding],
+        *,
+        roles: Iterable[str],
+        photo_hashes: Sequence[str],
+        valid_until: datetime | None = None,
+        evidence_sha256: str | None = None,
+    ) -> str:
+        """Create an identity with its reference embeddings and consents; return its pseudonymous ID."""
+        roles = sorted(set(roles))
+        if not roles or any(role not in ROLES for role in roles):
+            raise BadInput(f"consent roles {roles} must be a non-empty subset of {list(ROLES)}")
+        if not display_name.strip():
+            raise BadInput("an identity needs a display name")
+        if not embeddings or len(embeddings) != len(photo_hashes):
+            raise BadInput("enrolment needs one embedding per reference photo")
+        now = _naive(self.clock())
+        until = _naive(valid_until) if valid_until else None
+        if until is not None and until <= now:
+            raise BadInput(f"consent end {valid_until} is not in the future")
+        identity_id = f"id-{secrets.token_hex(8)}"
+        with self._session(write=True) as connection:
+            connection.execute(
+                insert(Identity).values(
+                    identity_id=identity_id, display_name=display_name.strip(), created_at=now
+                )
+            )
+            connection.execute(
+                insert(ReferenceEmbedding),
+                [
+                    {
+                        "identity_id": identity_id,
+                        "model_id": e.model_id,
+                        "vector": np.asarray(e.vector, dtype="<f4").tobytes(),
+                        "photo_sha256": h,
+                    }
+                    for e, h in zip(embeddings, photo_hashes, strict=True)
+                ],
+            )
+            connection.execute(
+                insert(Consent),
+                [
+                    {
+                        "identity_id": identity_id,
+                        "role": role,
+                        "valid_from": now,
+                        "valid_until": until,
+                        "evidence_sha256": evidence_sha256,
+                    }
+                    for role in roles
+                ],
+            )
+        return identity_id
+
+    def revoke(self, identity_id: str, roles: Iterable[str] = ROLES) -> int:
+        """Revoke the identity's active consents for ``roles``; return how many were revoked."""
+        self.show(identity_id)
+        now = _naive(self.clock())
+        with self._session(write=True) as connection:
+            result = connection.execute(
+                update(Consent)
+                .where(Consent.identity_id == identity_id)
+                .where(Consent.role.in_(list(roles)))
+                .where(Consent.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return int(result.rowcount or 0)
+
+    def erase(self, identity_id: str) -> None:
+        """Delete the name and every reference embedding; revoke all consent; keep the pseudonymous ID."""
+        self.show(identity_id)
+        now = _naive(self.clock())
+        with self._session(write=True) as connection:
+            connection.execute(
+                delete(ReferenceEmbedding).where(ReferenceEmbedding.identity_id == identity_id)
+            )
+            connection.execute(
+                update(Consent)
+                .where(Consent.identity_id == identity_id)
+                .where(Consent.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            connection.execute(
+                update(Identity)
+                .where(Identity.identity_id == identity_id)
+                .values(display_name=None, erased_at=now)
+            )
+
+    def show(self, identity_id: str) -> IdentityInfo:
+        found = self._load(identity_id)
+        if not found:
+            raise NotFound(f"no identity {identity_id!r} in the consent registry ('consent list' shows them)")
+        return found[0]
+
+    def identities(self) -> list[IdentityInfo]:
+        return self._load(None)
+
+    def _load(self, identity_id: str | None) -> list[IdentityInfo]:
+        with self._session() as connection:
+            people = select(Identity).order_by(Identity.created_at, Identity.identity_id)
+            grants = select(Consent).order_by(Consent.id)
+            counts = select(ReferenceEmbedding.identity_id, ReferenceEmbedding.model_id)
+            if identity_id is not None:
+                people = people.where(Identity.identity_id == identity_id)
+                grants = grants.where(Consent.identity_id == identity_id)
+                counts = counts.where(ReferenceEmbedding.identity_id == identity_id)
+            identity_rows = connection.execute(people).all()
+            grant_rows = connection.execute(grants).all()
+            embedding_rows = connection.execute(counts).all()
+        by_identity: dict[str, list[Grant]] = {}
+        for g in grant_rows:
+            by_identity.setdefault(g.identity_id, []).append(
+                Grant(
+                    g.role,
+                    _aware(g.valid_from) or datetime.min.replace(tzinfo=UTC),
+                    _aware(g.valid_until),
+                    _aware(g.revoked_at),
+                    g.evidence_sha256,
+                )
+            )
+        models: dict[str, dict[str, int]] = {}
+        for e in embedding_rows:
+            per = models.setdefault(e.identity_id, {})
+            per[e.model_id] = per.get(e.model_id, 0) + 1
+        return [
+            IdentityInfo(
+                identity_id=row.identity_id,
+                display_name=row.display_name,
+                erased=row.erased_at is not None,
+                grants=tuple(by_identity.get(row.identity_id, ())),
+                embeddings=models.get(row.identity_id, {}),
+            )
+            for row in identity_rows
+        ]
+
+    def nearest(self, embedding: Embedding, *, metric: Metric) -> Match | None:
+        """The closest enrolled identity by embeddings of the same model (others are never compared)."""
+        with self._session() as connection:
+            rows = connection.execute(
+                select(ReferenceEmbedding.identity_id, ReferenceEmbedding.vector).where(
+                    ReferenceEmbedding.model_id == embedding.model_id
+                )
+            ).all()
+        if not rows:
+            return None
+        references = np.stack([np.frombuffer(r.vector, dtype="<f4") for r in rows]).astype(np.float64)
+        probe = np.asarray(embedding.vector, dtype=np.float64)
+        if references.shape[1] != probe.shape[0]:
+            raise BadInput(
+                f"embedding has {probe.shape[0]} dimensions, the registry's {embedding.model_id} "
+                f"references have {references.shape[1]}"
+            )
+        if metric == "euclidean":
+            distances = np.linalg.norm(references - probe, axis=1)
+        else:
+            norms = np.linalg.norm(references, axis=1) * np.linalg.norm(probe)
+            distances = 1.0 - (references @ probe) / np.where(norms == 0, 1.0, norms)
+        best = int(np.argmin(distances))
+        return Match(identity_id=str(rows[best].identity_id), distance=float(distances[best]))
+
+    def active_roles(self, identity_id: str) -> set[str]:
+        """Roles the identity has active consent for, read now (revocation applies immediately)."""
+        return self.show(identity_id).active_roles(self.clock())
