@@ -24,6 +24,7 @@ dlib's models are loaded once, on first use (about half a second), never at impo
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,9 @@ class _Models:
     predictor: Any  # dlib.shape_predictor
 
 
+_DLIB_LOCK = threading.Lock()
+
+
 @functools.cache
 def _models() -> _Models:
     """Load dlib's detector and 68-point predictor once per process, on first use."""
@@ -71,6 +75,11 @@ def _landmarks(rgb: ImageArray, role: str) -> FloatArray:
 
     Raises ValueError naming ``role`` ("source" or "target") when no face is found.
     """
+    with _DLIB_LOCK:  # dlib's detector and predictor abort when two threads use them at once
+        return _landmarks_locked(rgb, role)
+
+
+def _landmarks_locked(rgb: ImageArray, role: str) -> FloatArray:
     models = _models()
     height, width = rgb.shape[:2]
     scale = min(1.0, _DETECT_MAX_SIDE / max(height, width))
