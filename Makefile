@@ -9,7 +9,7 @@ STAMP := $(VENV)/.fusionguard-installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,postgres]'
+	$(PY) -m pip install -q -e '.[demo,test,postgres]'
 	touch $(STAMP)
 
 demo: $(STAMP)

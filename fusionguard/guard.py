@@ -23,7 +23,8 @@ import contextlib
 import os
 import secrets
 import socket
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from fusionguard.checks.nsfw import NsfwBackend
 from fusionguard.config import Clock, Settings, utc_now
 from fusionguard.errors import (
     BadInput,
+    ConfigError,
     ConsentRequired,
     FusionGuardError,
     LicenseDenied,
@@ -82,6 +84,24 @@ class GuardResult:
     output_path: Path | None
     output_sha256: str
     receipt: Receipt
+    #: Seconds per step of the spine (``load``, ``pre_checks``, ``pipeline``, ``post_checks``,
+    #: ``watermark``, ``fingerprint``, ``record``, ``release``), for operators' dashboards and bench/.
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class StepTimer:
+    """Accumulates wall time per named step."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - began
 
 
 class Hooks:
@@ -160,6 +180,7 @@ class Guard:
         self.clock = clock
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
         self.hooks = hooks or Hooks()
+        _refuse_unsupported(policy)
         self.consent = ConsentCheck(faces, registry)
         self.license = LicenseCheck()
         workspaces.sweep()  # purge what a killed run left behind
@@ -221,20 +242,25 @@ class Guard:
     ) -> GuardResult:
         """Run ``pipeline`` under the policy; return the released output or raise."""
         extra = dict(extra or {})
-        loaded_sources = [self._load(item, f"source[{i}]", color_order) for i, item in enumerate(sources)]
-        loaded_target = self._load(target, "target", color_order) if target is not None else None
-        destination = Path(output_path) if output_path is not None else None
-        if destination is not None:
-            _check_destination(destination)
+        timer = StepTimer()
+        with timer("load"):
+            loaded_sources = [self._load(item, f"source[{i}]", color_order) for i, item in enumerate(sources)]
+            loaded_target = self._load(target, "target", color_order) if target is not None else None
+            destination = Path(output_path) if output_path is not None else None
+            if destination is not None:
+                _check_destination(destination)
 
         refs = self._input_refs(loaded_sources, loaded_target, ConsentFindings())
-        findings = self._pre_checks(loaded_sources, loaded_target, model, refs, extra)
+        with timer("pre_checks"):
+            findings = self._pre_checks(loaded_sources, loaded_target, model, refs, extra)
         refs = self._input_refs(loaded_sources, loaded_target, findings)
 
         with self.workspaces.run() as workspace:
-            inputs = self._stage_inputs(workspace, loaded_sources, loaded_target, extra)
+            with timer("load"):
+                inputs = self._stage_inputs(workspace, loaded_sources, loaded_target, extra)
             try:
-                produced = pipeline(inputs)
+                with timer("pipeline"):
+                    produced = pipeline(inputs)
             except FusionGuardError:
                 raise
             except Exception as error:
@@ -246,9 +272,10 @@ class Guard:
                     extra,
                 )
                 raise
-            output = from_array(produced, color_order=color_order, source="pipeline output")
-            self._post_checks(output, model, refs, findings, extra)
-            return self._mark_record_release(output, model, refs, destination, workspace, extra)
+            with timer("post_checks"):
+                output = from_array(produced, color_order=color_order, source="pipeline output")
+                self._post_checks(output, model, refs, findings, extra)
+            return self._mark_record_release(output, model, refs, destination, workspace, extra, timer)
 
     def _load(self, item: ImageInput, label: str, color_order: str) -> LoadedImage:
         max_pixels = self.policy.media.max_pixels
@@ -389,6 +416,7 @@ class Guard:
         destination: Path | None,
         workspace: Workspace,
         extra: dict[str, Any],
+        timer: StepTimer,
     ) -> GuardResult:
         if min(output.shape[:2]) < self.policy.watermark.min_size:
             raise WatermarkError(
@@ -396,18 +424,19 @@ class Guard:
                 f"{self.policy.watermark.min_size} px; nothing released"
             )
         watermark_id = new_watermark_id()
-        try:
-            marked = self.codec.embed(output, watermark_id)
-            detection = self.codec.detect(marked)
-        except FusionGuardError:
-            raise
-        except Exception as error:
-            raise WatermarkError(f"watermark embedding failed: {error!r}; nothing released") from error
-        if detection is None or detection.payload != watermark_id:
-            raise WatermarkError("watermark did not verify on the output; nothing released")
-        fmt = self.policy.media.output_format
-        encoded = encode_image(marked, fmt)
-        fingerprint = pdq_hash(marked)
+        with timer("watermark"):
+            try:
+                marked = self.codec.embed(output, watermark_id)
+                detection = self.codec.detect(marked)
+            except FusionGuardError:
+                raise
+            except Exception as error:
+                raise WatermarkError(f"watermark embedding failed: {error!r}; nothing released") from error
+            if detection is None or detection.payload != watermark_id:
+                raise WatermarkError("watermark did not verify on the output; nothing released")
+        with timer("fingerprint"):
+            encoded = encode_image(marked, self.policy.media.output_format)
+            fingerprint = pdq_hash(marked)
         output_ref = OutputRef(
             sha256=sha256_hex(encoded),
             watermark_id=format_watermark_id(watermark_id),
@@ -419,7 +448,8 @@ class Guard:
             # Stage beside the destination first (same file system, fsynced), so that after the record
             # is appended the release is a rename — the step least likely to fail.
             staged = destination.with_name(f".{destination.name}.{workspace.run_id}.partial")
-            _write_fsynced(staged, encoded)
+            with timer("release"):
+                _write_fsynced(staged, encoded)
         try:
             record = AuditRecord(
                 kind="run",
@@ -433,9 +463,11 @@ class Guard:
                 output=output_ref,
                 extra=self._record_extra(extra),
             )
-            receipt = self.log.append(record)
+            with timer("record"):
+                receipt = self.log.append(record)
             if destination is not None and staged is not None:
-                os.replace(staged, destination)
+                with timer("release"):
+                    os.replace(staged, destination)
         finally:
             if staged is not None:
                 with contextlib.suppress(FileNotFoundError):
@@ -449,6 +481,7 @@ class Guard:
             output_path=destination,
             output_sha256=output_ref.sha256,
             receipt=receipt,
+            timings=dict(timer.seconds),
         )
 
     def _record_extra(self, extra: dict[str, Any]) -> dict[str, Any]:
@@ -512,6 +545,25 @@ class _NoWorkspace:
 
 
 _NO_WORKSPACE: Any = _NoWorkspace()
+
+
+def _refuse_unsupported(policy: Policy) -> None:
+    """Options this version cannot honour raise now, rather than being skipped at run time."""
+    if policy.metadata.signed_manifest:
+        raise ConfigError(
+            f"policy {policy.name!r} asks for a signed manifest, which this version cannot "
+            "write yet; set metadata.signed_manifest: false"
+        )
+    if not policy.watermark.required:
+        raise ConfigError(
+            f"policy {policy.name!r} allows unwatermarked outputs, which this version never "
+            "releases; set watermark.required: true"
+        )
+    if not policy.metadata.strip:
+        raise ConfigError(
+            f"policy {policy.name!r} keeps hidden metadata, which this version always "
+            "strips; set metadata.strip: true"
+        )
 
 
 def _check_destination(path: Path) -> None:

@@ -402,3 +402,44 @@ def test_sigkill_mid_run_is_swept_by_the_next_start(
     child.wait()
     make_guard(db_url, home, ring, clock, faces, FakeNsfw())  # a new Guard start sweeps
     assert not path.exists()
+
+
+def test_run_reports_time_per_step(guard: Guard, photos: dict[str, Path]) -> None:
+    result = guard.run(
+        sources=[photos["hopper"]],
+        target=photos["astronaut"],
+        model=MODEL,
+        pipeline=lambda run: swap.swap_face(run.sources[0], run.target),
+    )  # type: ignore[arg-type]
+    assert set(result.timings) == {
+        "load",
+        "pre_checks",
+        "pipeline",
+        "post_checks",
+        "watermark",
+        "fingerprint",
+        "record",
+    }
+    assert all(seconds > 0 for seconds in result.timings.values())
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"), [("metadata", "signed_manifest", True), ("metadata", "strip", False)]
+)
+def test_policy_options_it_cannot_honour_are_refused(
+    guard: Guard, section: str, key: str, value: bool
+) -> None:
+    data = guard.policy.to_dict()
+    data[section][key] = value
+    from fusionguard.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=key):
+        Guard(
+            policy=Policy.from_mapping(data),
+            log=guard.log,
+            registry=guard.registry,
+            faces=guard.faces,
+            nsfw=guard.nsfw,
+            codec=guard.codec,
+            workspaces=guard.workspaces,
+        )

@@ -1,0 +1,127 @@
+"""The Guard's own overhead (everything but the wrapped pipeline), per step, at 512² and 1024².
+
+A real run: dlib faces, open_nsfw, the watermark (embed + verifying detection), PDQ, a signed append to
+SQLite, an atomic release — around the demo's classical face swap. Writes bench/results/guard.md/.json.
+
+    .venv/bin/python bench/guard/run.py [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from fusionguard.audit.keys import KeyRing  # noqa: E402
+from fusionguard.audit.record import ModelInfo  # noqa: E402
+from fusionguard.demo import swap  # noqa: E402
+from fusionguard.guard import Guard, RunInputs  # noqa: E402
+from fusionguard.media import encode_image  # noqa: E402
+from fusionguard.registry import enrol_photos  # noqa: E402
+from fusionguard.store import db  # noqa: E402
+from tests import testdata  # noqa: E402
+
+STEPS = ("load", "pre_checks", "post_checks", "watermark", "fingerprint", "record", "release")
+
+
+def square(rgb: np.ndarray, size: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return cv2.resize(rgb[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="fg-bench-guard-"))
+    try:
+        home = work / "home"
+        KeyRing.create(home / "keys", now=datetime.now(UTC))
+        url = f"sqlite:///{home / 'audit.db'}"
+        db.upgrade(db.open_engine(url))
+        guard = Guard.from_policy("default", home=home, db_url=url, actor="bench")
+        model = ModelInfo("fusionguard-demo-swap", "1.0", "apache-2.0")
+        rows = []
+        for size in (512, 1024):
+            source, target = work / f"src{size}.png", work / f"tgt{size}.png"
+            source.write_bytes(encode_image(square(testdata.grace_hopper(), size), "png"))
+            target.write_bytes(encode_image(square(testdata.astronaut(), size), "png"))
+            enrol_photos(guard.registry, guard.faces, f"source {size}", [source], roles=["source"])
+            enrol_photos(guard.registry, guard.faces, f"target {size}", [target], roles=["target"])
+
+            def pipeline(run: RunInputs) -> np.ndarray:
+                assert run.target is not None
+                return swap.swap_face(run.sources[0], run.target)
+
+            samples: list[dict[str, float]] = []
+            for i in range(args.repeats + 1):
+                result = guard.run(
+                    sources=[source],
+                    target=target,
+                    model=model,
+                    pipeline=pipeline,
+                    output_path=work / f"out{size}-{i}.png",
+                )
+                if i:  # the first run loads the models
+                    samples.append(result.timings)
+            overhead = [sum(v for k, v in s.items() if k != "pipeline") for s in samples]
+            row = {
+                "size": size,
+                "overhead_ms_median": round(1000 * statistics.median(overhead), 1),
+                "overhead_ms_min": round(1000 * min(overhead), 1),
+                "pipeline_ms_median": round(1000 * statistics.median(s["pipeline"] for s in samples), 1),
+                "steps_ms_median": {
+                    k: round(1000 * statistics.median(s.get(k, 0.0) for s in samples), 1) for k in STEPS
+                },
+            }
+            rows.append(row)
+            print(row, flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_average": os.getloadavg(),
+        "date": datetime.now(UTC).isoformat(),
+        "target_ms_median_1024": 300,
+        "sizes": rows,
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "guard.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [
+        "# Guard overhead",
+        "",
+        f"{results['machine']}; load average {results['load_average']}; "
+        f"{results['date']}; median of {args.repeats} runs after a warm-up run.",
+        "",
+        "| size | overhead (median) | overhead (min) | " + " | ".join(STEPS) + " | pipeline (demo swap) |",
+        "|---" * (len(STEPS) + 4) + "|",
+    ]
+    for row in rows:
+        steps = row["steps_ms_median"]
+        lines.append(
+            f"| {row['size']}² | {row['overhead_ms_median']} ms | {row['overhead_ms_min']} ms | "
+            + " | ".join(f"{steps[k]}" for k in STEPS)
+            + f" | {row['pipeline_ms_median']} ms |"
+        )
+    lines += ["", "Target: ≤ 300 ms median overhead at 1024² (everything except the wrapped function).", ""]
+    (out / "guard.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
