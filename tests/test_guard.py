@@ -443,3 +443,12 @@ def test_policy_options_it_cannot_honour_are_refused(
             codec=guard.codec,
             workspaces=guard.workspaces,
         )
+
+
+def test_watermark_ids_are_random_and_never_near_constant_words() -> None:
+    from fusionguard.guard import new_watermark_id
+
+    ids = [new_watermark_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(16 <= i.bit_count() <= 48 for i in ids)
+    assert min(ids) > 0 and max(ids) < 2**64
