@@ -113,11 +113,7 @@ class PdqHash:
 
     def __post_init__(self) -> None:
         if not isinstance(self.bits, bytes) or len(self.bits) != _HASH_BYTES:
-            found = (
-                f"{len(self.bits)} bytes"
-                if isinstance(self.bits, bytes)
-                else type(self.bits).__name__
-            )
+            found = f"{len(self.bits)} bytes" if isinstance(self.bits, bytes) else type(self.bits).__name__
             raise BadInput(f"PDQ hash: got {found}, expected {_HASH_BYTES} bytes")
         if isinstance(self.quality, bool) or not isinstance(self.quality, int):
             raise BadInput(f"PDQ quality: got {type(self.quality).__name__}, expected int 0..100")
@@ -133,9 +129,7 @@ class PdqHash:
         """Parse the 64-hex-digit form. The hex form does not carry quality; pass it when known."""
         text = text.strip()
         if len(text) != 2 * _HASH_BYTES:
-            raise BadInput(
-                f"PDQ hex: got {len(text)} characters, expected {2 * _HASH_BYTES} hex digits"
-            )
+            raise BadInput(f"PDQ hex: got {len(text)} characters, expected {2 * _HASH_BYTES} hex digits")
         try:
             bits = bytes.fromhex(text)
         except ValueError:
@@ -160,15 +154,11 @@ class PdqHash:
 
 def _check_image(image: object) -> npt.NDArray[np.uint8]:
     if not isinstance(image, np.ndarray):
-        raise BadInput(
-            f"image: got {type(image).__name__}, expected a numpy array (HxWx3 RGB or HxW)"
-        )
+        raise BadInput(f"image: got {type(image).__name__}, expected a numpy array (HxWx3 RGB or HxW)")
     if image.dtype != np.uint8:
         raise BadInput(f"image: got dtype {image.dtype}, expected uint8")
     if image.ndim not in (2, 3):
-        raise BadInput(
-            f"image: got {image.ndim} dimensions {image.shape}, expected HxWx3 RGB or HxW"
-        )
+        raise BadInput(f"image: got {image.ndim} dimensions {image.shape}, expected HxWx3 RGB or HxW")
     if image.ndim == 3 and image.shape[2] != 3:
         raise BadInput(f"image: got {image.shape[2]} channels {image.shape}, expected 3 (RGB)")
     if image.size == 0:
@@ -275,9 +265,7 @@ def _dihedral_dcts(dct16: FloatArray) -> list[FloatArray]:
     The DCT basis functions are even or odd under reflection (frequency index i + 1 odd flips sign),
     and a transpose swaps the axes, so no re-hashing of transformed pixels is needed.
     """
-    odd = (
-        np.arange(16) % 2 == 1
-    )  # index i is frequency i + 1, so even i means an odd (sign-flipping) one
+    odd = np.arange(16) % 2 == 1  # index i is frequency i + 1, so even i means an odd (sign-flipping) one
     sign_rows = np.where(odd, 1.0, -1.0)[:, None]  # -1 where row index i is even
     sign_cols = np.where(odd, 1.0, -1.0)[None, :]
     checker = sign_rows * sign_cols  # +1 where (i + j) is even
@@ -332,15 +320,12 @@ def _as_words(hashes: object) -> U64Array:
             big_endian = np.ascontiguousarray(hashes).view(">u8")
             return big_endian.astype(np.uint64)
         raise BadInput(
-            f"hashes: got array {hashes.dtype} {hashes.shape}, "
-            "expected (N, 4) uint64 or (N, 32) uint8"
+            f"hashes: got array {hashes.dtype} {hashes.shape}, expected (N, 4) uint64 or (N, 32) uint8"
         )
     if isinstance(hashes, Iterable):
         items = list(hashes)
         if not all(isinstance(h, PdqHash) for h in items):
-            raise BadInput(
-                "hashes: got a sequence with non-PdqHash items, expected PdqHash objects"
-            )
+            raise BadInput("hashes: got a sequence with non-PdqHash items, expected PdqHash objects")
         if not items:
             return np.zeros((0, 4), dtype=np.uint64)
         joined = np.frombuffer(b"".join(h.bits for h in items), dtype=">u8")
@@ -370,13 +355,9 @@ class PdqIndex:
         if id_array.size == 0:
             id_array = id_array.astype(np.int64).reshape(0)
         if id_array.ndim != 1 or not np.issubdtype(id_array.dtype, np.integer):
-            raise BadInput(
-                f"ids: got {id_array.dtype} {id_array.shape}, expected a 1-D integer array"
-            )
+            raise BadInput(f"ids: got {id_array.dtype} {id_array.shape}, expected a 1-D integer array")
         if len(id_array) != len(words):
-            raise BadInput(
-                f"ids and hashes: got {len(id_array)} ids and {len(words)} hashes, expected equal"
-            )
+            raise BadInput(f"ids and hashes: got {len(id_array)} ids and {len(words)} hashes, expected equal")
         capacity = max(16, len(words))
         self._ids = np.empty(capacity, dtype=np.int64)
         self._words = np.empty((4, capacity), dtype=np.uint64)

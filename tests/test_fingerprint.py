@@ -118,9 +118,7 @@ def test_matches_reference_dihedral(name: str) -> None:
     expected = reference["dihedral"]
     assert isinstance(expected, list)
     assert len(dihedral) == len(expected) == 8
-    for variant, (ours, hex_text) in zip(
-        DIHEDRAL_NAMES, zip(dihedral, expected, strict=True), strict=True
-    ):
+    for variant, (ours, hex_text) in zip(DIHEDRAL_NAMES, zip(dihedral, expected, strict=True), strict=True):
         assert ours.distance(PdqHash.from_hex(hex_text)) <= MAX_REFERENCE_BITS, variant
     assert dihedral[0] == pdq_hash(_image(name))
 
@@ -168,9 +166,7 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 
 def _half(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
-    return np.asarray(
-        Image.fromarray(image).resize((width // 2, height // 2), Image.Resampling.BILINEAR)
-    )
+    return np.asarray(Image.fromarray(image).resize((width // 2, height // 2), Image.Resampling.BILINEAR))
 
 
 def _crop(image: np.ndarray) -> np.ndarray:
@@ -181,9 +177,7 @@ def _crop(image: np.ndarray) -> np.ndarray:
     return image[height // 100 : height - height // 100, width // 100 : width - width // 100]
 
 
-@pytest.mark.parametrize(
-    "edit", [lambda a: _jpeg(a, 75), _half, _crop], ids=["jpeg75", "half", "crop1%"]
-)
+@pytest.mark.parametrize("edit", [lambda a: _jpeg(a, 75), _half, _crop], ids=["jpeg75", "half", "crop1%"])
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "grace_hopper"])
 def test_edited_copies_match(name: str, edit: Callable[[np.ndarray], np.ndarray]) -> None:
     image = CASES[name][1]()
@@ -276,9 +270,7 @@ def test_index_search_returns_right_ids_in_order() -> None:
     everything = index.search(query, max_distance=256, limit=10_000)
     assert len(everything) == 5003
     assert [d for _, d in everything] == sorted(d for _, d in everything)
-    brute = sorted(
-        (int(i), query.distance(PdqHash(r.tobytes(), 100))) for i, r in zip(ids, raw, strict=True)
-    )
+    brute = sorted((int(i), query.distance(PdqHash(r.tobytes(), 100))) for i, r in zip(ids, raw, strict=True))
     assert dict(everything).items() >= dict(brute).items()
     np.testing.assert_array_equal(index.distances(query)[:5000], [d for _, d in brute])
 
@@ -410,7 +402,5 @@ def _regenerate() -> None:  # pragma: no cover - maintenance tool
 
 if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] != ["--regenerate"]:
-        sys.exit(
-            "usage: python tests/test_fingerprint.py --regenerate   (needs: pip install pdqhash)"
-        )
+        sys.exit("usage: python tests/test_fingerprint.py --regenerate   (needs: pip install pdqhash)")
     _regenerate()
