@@ -16,15 +16,15 @@ demo: $(STAMP)
 	$(VENV)/bin/fusionguard --home out/demo-home demo --out out/demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check fusionguard tests bench migrations
-	$(VENV)/bin/ruff format --check fusionguard tests bench migrations
+	$(VENV)/bin/ruff check fusionguard tests bench migrations docs
+	$(VENV)/bin/ruff format --check fusionguard tests bench migrations docs
 	$(VENV)/bin/mypy
 
 test: $(STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) bench/audit/run.py
+	for b in audit checks fingerprint watermark trace guard; do $(PY) bench/$$b/run.py || exit 1; done
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -451,18 +451,7 @@ class Guard:
             with timer("release"):
                 _write_fsynced(staged, encoded)
         try:
-            record = AuditRecord(
-                kind="run",
-                decision="allowed",
-                timestamp=self.clock(),
-                actor=self.actor,
-                model=model,
-                policy=self.policy.ref(),
-                sources=refs[0],
-                targets=refs[1],
-                output=output_ref,
-                extra=self._record_extra(extra),
-            )
+            record = self._run_record("allowed", model, refs, extra, output=output_ref)
             with timer("record"):
                 receipt = self.log.append(record)
             if destination is not None and staged is not None:
@@ -484,8 +473,30 @@ class Guard:
             timings=dict(timer.seconds),
         )
 
-    def _record_extra(self, extra: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in extra.items() if isinstance(v, str | int | bool) or v is None}
+    def _run_record(
+        self,
+        decision: Literal["allowed", "blocked"],
+        model: ModelInfo,
+        refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
+        extra: dict[str, Any],
+        *,
+        output: OutputRef | None = None,
+        reasons: Sequence[Reason] = (),
+    ) -> AuditRecord:
+        return AuditRecord(
+            kind="run",
+            decision=decision,
+            timestamp=self.clock(),
+            actor=self.actor,
+            model=model,
+            policy=self.policy.ref(),
+            sources=refs[0],
+            targets=refs[1],
+            output=output,
+            reasons=tuple(r.to_dict() for r in reasons),
+            # Only plain values: the record is canonical JSON, and callers' objects are not records.
+            extra={k: v for k, v in extra.items() if isinstance(v, str | int | bool) or v is None},
+        )
 
     def _block(
         self,
@@ -513,18 +524,7 @@ class Guard:
         reasons: Sequence[Reason],
         extra: dict[str, Any],
     ) -> AuditRecord:
-        record = AuditRecord(
-            kind="run",
-            decision="blocked",
-            timestamp=self.clock(),
-            actor=self.actor,
-            model=model,
-            policy=self.policy.ref(),
-            sources=refs[0],
-            targets=refs[1],
-            reasons=tuple(r.to_dict() for r in reasons),
-            extra=self._record_extra(extra),
-        )
+        record = self._run_record("blocked", model, refs, extra, reasons=reasons)
         self.log.append(record)
         self._notify(record)
         return record
