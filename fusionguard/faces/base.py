@@ -191,3 +191,19 @@ def check_rgb(rgb: object, what: str = "image") -> np.ndarray:
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise BadInput(f"{what}: empty image {rgb.shape}")
     return np.ascontiguousarray(rgb)
+
+
+class MatchingMixin:
+    """``distance`` and ``is_match`` for backends that declare ``model_id``, ``metric`` and
+    ``match_threshold``: one definition of "same person" for every backend."""
+
+    model_id: str
+    metric: Metric
+    match_threshold: float
+
+    def distance(self, a: Face | Embedding, b: Face | Embedding) -> float:
+        return distance(a, b, self.metric, self.model_id)
+
+    def is_match(self, a: Face | Embedding, b: Face | Embedding) -> bool:
+        """True when the two faces are the same person: ``distance < match_threshold``."""
+        return self.distance(a, b) < self.match_threshold

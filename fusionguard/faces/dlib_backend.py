@@ -47,7 +47,7 @@ import numpy as np
 
 from fusionguard.errors import ModelUnavailable
 
-from .base import DLIB_5_LANDMARKS, Embedding, Face, Metric, check_rgb, distance
+from .base import DLIB_5_LANDMARKS, Face, MatchingMixin, Metric, check_rgb
 
 MODEL_ID = "dlib-resnet-v1"
 
@@ -74,7 +74,7 @@ def _model_paths() -> tuple[Path, Path]:
     return shape, resnet
 
 
-class DlibBackend:
+class DlibBackend(MatchingMixin):
     """dlib HOG detector + 5-point landmarks + ResNet v1 embeddings (128-D, euclidean).
 
     ``upsample``: HOG pyramid upsamplings (None: 1 for small images, else 0). ``min_score``: lowest
@@ -198,10 +198,3 @@ class DlibBackend:
                 )
         faces.sort(key=lambda face: face.score, reverse=True)
         return faces
-
-    def distance(self, a: Face | Embedding, b: Face | Embedding) -> float:
-        return distance(a, b, self.metric, self.model_id)
-
-    def is_match(self, a: Face | Embedding, b: Face | Embedding) -> bool:
-        """True when the two faces are the same person: ``distance < match_threshold``."""
-        return self.distance(a, b) < self.match_threshold

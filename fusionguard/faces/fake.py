@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import INSIGHTFACE_LANDMARKS, Embedding, Face, Metric, check_rgb, distance
+from .base import INSIGHTFACE_LANDMARKS, Face, MatchingMixin, Metric, check_rgb
 
 
 def _image_key(rgb: np.ndarray) -> str:
@@ -31,7 +31,7 @@ def _image_key(rgb: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-class FakeFaceBackend:
+class FakeFaceBackend(MatchingMixin):
     """Returns the faces registered with :meth:`add` for an image, else ``default``."""
 
     model_id = "fake-face-v1"
@@ -96,9 +96,3 @@ class FakeFaceBackend:
     def detect(self, rgb: np.ndarray) -> list[Face]:
         self.calls += 1
         return list(self._faces.get(_image_key(rgb), self._default))
-
-    def distance(self, a: Face | Embedding, b: Face | Embedding) -> float:
-        return distance(a, b, self.metric, self.model_id)
-
-    def is_match(self, a: Face | Embedding, b: Face | Embedding) -> bool:
-        return self.distance(a, b) < self.match_threshold

@@ -29,7 +29,7 @@ import numpy as np
 
 from fusionguard.errors import ModelUnavailable
 
-from .base import INSIGHTFACE_LANDMARKS, Embedding, Face, Metric, check_rgb, distance
+from .base import INSIGHTFACE_LANDMARKS, Face, MatchingMixin, Metric, check_rgb
 
 #: The detection and recognition files of the known model packs (insightface v0.7 release assets).
 PACK_FILES: dict[str, tuple[str, str]] = {
@@ -41,7 +41,7 @@ PACK_FILES: dict[str, tuple[str, str]] = {
 }
 
 
-class InsightFaceBackend:
+class InsightFaceBackend(MatchingMixin):
     """insightface ``FaceAnalysis`` restricted to detection + recognition, on onnxruntime CPU.
 
     ``root`` is insightface's root (it holds ``models/<pack>/``); ``pack`` a model pack name from
@@ -137,10 +137,3 @@ class InsightFaceBackend:
             )
         faces.sort(key=lambda face: face.score, reverse=True)
         return faces
-
-    def distance(self, a: Face | Embedding, b: Face | Embedding) -> float:
-        return distance(a, b, self.metric, self.model_id)
-
-    def is_match(self, a: Face | Embedding, b: Face | Embedding) -> bool:
-        """True when the two faces are the same person: ``distance < match_threshold``."""
-        return self.distance(a, b) < self.match_threshold
