@@ -368,6 +368,14 @@ def _refuse_gif(data: bytes, label: str) -> None:
     raise BadInput(f"{label}: a GIF file (expected JPEG, PNG or WebP; convert it to PNG)")
 
 
+def from_pil(image: Image.Image, *, alpha: AlphaPolicy = "white", source: str = "image") -> np.ndarray:
+    """An in-memory PIL image as HxWx3 uint8 RGB, converted exactly as :func:`load_image` converts
+    decoded files (16-bit scaled, alpha composited or refused, palettes and CMYK converted)."""
+    if not isinstance(image, Image.Image):
+        raise BadInput(f"{source}: expected a PIL image, got {type(image).__name__}")
+    return _to_rgb(image, source, alpha)
+
+
 def from_array(
     arr: object,
     *,

@@ -1,4 +1,8 @@
-"""Adapters: thin translations from callers' calling conventions to :meth:`Guard.run`."""
+"""Adapters: thin translations from callers' calling conventions to :meth:`Guard.run`.
+
+The diffusers adapter is imported on its own (``from fusionguard.adapters.diffusers import
+guard_pipeline``) so that importing this package never imports torch.
+"""
 
 from __future__ import annotations
 
