@@ -405,6 +405,8 @@ class Guard:
             reasons += self._nsfw_reasons([("output", output)], self.policy.nsfw.threshold_outputs)
         if refs[0]:  # face swap: the output's face must be a source identity
             reasons += self.consent.check_output(output, findings.source_identities, self.policy.consent)
+        else:  # generation: an enrolled person's likeness needs their consent
+            reasons += self.consent.check_generated(output, self.policy.consent)
         if reasons:
             self._block(model, refs, reasons, extra)
 

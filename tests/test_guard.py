@@ -37,6 +37,7 @@ from fusionguard.registry import ConsentRegistry, enrol_photos
 from fusionguard.trace import Tracer
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import WorkspaceManager
+from tests import testdata
 from tests.conftest import FixedClock
 
 pytestmark = pytest.mark.slow
@@ -452,3 +453,19 @@ def test_watermark_ids_are_random_and_never_near_constant_words() -> None:
     assert len(set(ids)) == len(ids)
     assert all(16 <= i.bit_count() <= 48 for i in ids)
     assert min(ids) > 0 and max(ids) < 2**64
+
+
+def test_generated_likeness_of_an_enrolled_person_needs_their_consent(
+    guard: Guard, photos: dict[str, Path]
+) -> None:
+    """A generator (no sources) producing a face that is an enrolled person's is using their likeness."""
+    astronaut = load_image(photos["astronaut"]).rgb
+    collins = next(p.identity_id for p in guard.registry.identities() if p.display_name == "Eileen Collins")
+    allowed = guard.run(sources=[], target=None, model=MODEL, pipeline=lambda run: astronaut)
+    assert guard.log.get(allowed.record_id).record.decision == "allowed"
+    guard.registry.revoke(collins, ["source"])
+    with pytest.raises(ConsentRequired, match="no active source consent for their likeness"):
+        guard.run(sources=[], target=None, model=MODEL, pipeline=lambda run: astronaut)
+    # A face nobody enrolled is a synthetic person as far as the registry knows: allowed.
+    stranger = load_image(testdata.biden()).rgb
+    assert guard.run(sources=[], target=None, model=MODEL, pipeline=lambda run: stranger).record_id

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fusionguard.errors import ConsentRequired, Reason
+from fusionguard.errors import Reason
 from fusionguard.faces.base import Face, FaceBackend
 from fusionguard.registry.registry import ConsentRegistry
 
@@ -138,6 +138,32 @@ class ConsentCheck:
                 findings.identities[label] = tuple(dict.fromkeys(matched))
         return findings
 
+    def check_generated(self, output_rgb: np.ndarray, rules: ConsentRules) -> list[Reason]:
+        """A generated image (no source faces) may show an enrolled person only with their consent.
+
+        Unknown faces are synthetic people and pass; a face that matches an enrolled identity is that
+        person's likeness, used as a source, so it needs their active source consent.
+        """
+        if not rules.required:
+            return []
+        reasons = []
+        for number, face in enumerate(self.backend.detect(output_rgb), start=1):
+            identity, data = self._identify(face, rules)
+            if identity is None:
+                continue
+            roles = self.registry.active_roles(identity)
+            if "source" not in roles:
+                reasons.append(
+                    Reason(
+                        "consent",
+                        "output",
+                        f"generated face {number} is {identity} (distance {data['distance']}), who has no "
+                        "active source consent for their likeness",
+                        {**data, "identity": identity, "active_roles": sorted(roles)},
+                    )
+                )
+        return reasons
+
     def check_output(
         self, output_rgb: np.ndarray, source_identities: Sequence[str], rules: ConsentRules
     ) -> list[Reason]:
@@ -169,8 +195,3 @@ class ConsentCheck:
                 {**data, "sources": list(source_identities)},
             )
         ]
-
-
-def raise_if_blocked(reasons: Sequence[Reason]) -> None:
-    if reasons:
-        raise ConsentRequired(reasons)
