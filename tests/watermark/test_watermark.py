@@ -120,6 +120,33 @@ def test_survives_attack(codec: WatermarkCodec, marked: Image8, attack: str) -> 
     assert found.false_alarm_probability <= FALSE_ALARM_THRESHOLD
 
 
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_survives_crop_resize_jpeg_chain(seed: int) -> None:
+    """Crop 10% off each side, shrink to 0.8, JPEG 75: each alone passes; chained, the far
+    autocorrelation peaks are too weak for a peak-by-peak lattice fit (regression)."""
+    rng = np.random.default_rng(seed)
+    codec = WatermarkCodec(bytes(range(32)) if seed == 0 else rng.bytes(32))
+    payload = 0x2F343B8FA3FB8AA7 if seed == 0 else int(rng.integers(0, 2**63))
+    marked = codec.embed(np.asarray(data.astronaut()), payload)  # 512x512
+    h, w = marked.shape[:2]
+    crop = np.ascontiguousarray(marked[h // 10 : h - h // 10, w // 10 : w - w // 10])
+    leaked = jpeg(_resize(crop, 0.8), 75)  # 328x328
+    found = codec.detect(leaked)
+    assert found is not None
+    assert found.payload == payload
+    assert found.tile_period == pytest.approx(51.2, abs=0.3)
+    assert abs(found.rotation_degrees) % 90 < 0.5 or abs(found.rotation_degrees) % 90 > 89.5
+
+
+def test_lattice_family_is_searched(codec: WatermarkCodec) -> None:
+    """1024-px images carry 128-px tiles; half-way autocorrelation peaks (strong on a dark, sparse
+    picture) must not make the detector settle on the finer diagonal lattice (regression)."""
+    big = codec.embed(square(data.hubble_deep_field(), 1024), PAYLOAD)
+    found = codec.detect(_crop(big, 150, 150, 724))
+    assert found is not None and found.payload == PAYLOAD
+    assert found.tile_period == pytest.approx(128.0, abs=1.0)
+
+
 def test_horizontal_flip_is_found_and_reported(codec: WatermarkCodec, marked: Image8) -> None:
     found = codec.detect(np.ascontiguousarray(marked[:, ::-1]))
     assert found is not None and found.payload == PAYLOAD
