@@ -94,6 +94,7 @@ _INSERT_RECORD = insert(AuditRow)
 _INSERT_IDENTITY = insert(RecordIdentity)
 _SELECT_STATE = select(LogState).where(LogState.id == 1)
 _LOCK_STATE = _SELECT_STATE.with_for_update()
+_TRY_LOCK_STATE = _SELECT_STATE.with_for_update(skip_locked=True)
 _UPDATE_STATE = update(LogState).where(LogState.id == 1)
 
 
@@ -238,18 +239,24 @@ class AuditLog:
     def append_many(self, records: Sequence[AuditRecord]) -> list[Receipt]:
         """Append records; every one is acknowledged by the signed checkpoint in its receipt.
 
-        SQLite appends in one write transaction. PostgreSQL queues the records, then integrates the
-        whole queue (its own records and whatever other writers queued meanwhile) under the log's row
-        lock, so one WAL flush acknowledges many records (group commit).
+        SQLite appends in one write transaction. PostgreSQL does the same when the log's row lock is
+        free; when another writer holds it, the records are queued and whoever takes the lock next
+        integrates the whole queue, so one WAL flush acknowledges many records (group commit).
         """
         if not records:
             return []
         with self._guard("append to the audit log"):
-            if self.engine.dialect.name == "postgresql":
-                return self._append_queued(records)
+            postgres = self.engine.dialect.name == "postgresql"
             with self._write() as connection:
-                state = self._lock_state(connection)
-                leaves, note = self._integrate(connection, state, records)
+                state = connection.execute(_TRY_LOCK_STATE if postgres else _SELECT_STATE).first()
+                if state is not None:
+                    queued = self._take_queue(connection) if postgres else []
+                    leaves, note = self._integrate(connection, state, [*queued, *records])
+                    leaves = leaves[len(queued) :]
+            if state is None and postgres:
+                return self._append_queued(records)
+            if state is None:
+                raise AuditError("the log has no state row; run 'fusionguard init'")
         self._update_witness(note)
         return [Receipt(seq, rid, leaf, note) for seq, rid, leaf in leaves]
 
@@ -266,17 +273,9 @@ class AuditLog:
             )
         with self._write() as connection:
             state = self._lock_state(connection)  # waits while another writer integrates
-            pending = connection.execute(
-                select(QueuedRecord.id, QueuedRecord.body).order_by(QueuedRecord.id)
-            ).all()
-            if pending:
-                batch = [AuditRecord.from_json(json.loads(row.body)) for row in pending]
+            batch = self._take_queue(connection)
+            if batch:
                 self._integrate(connection, state, batch)
-                # Exactly the rows integrated: a range would also catch a row committed after the
-                # SELECT (READ COMMITTED takes a new snapshot per statement) and lose it.
-                connection.execute(
-                    delete(QueuedRecord).where(QueuedRecord.id.in_([row.id for row in pending]))
-                )
             found = {
                 str(row.record_id): (int(row.seq), bytes(row.leaf_hash))
                 for row in connection.execute(
@@ -291,6 +290,17 @@ class AuditLog:
             raise AuditError(f"queued records {missing} were not integrated into the log")
         self._update_witness(note)
         return [Receipt(found[rid][0], rid, found[rid][1], note) for rid in ids]
+
+    def _take_queue(self, connection: Any) -> list[AuditRecord]:
+        """Remove and return every queued record, oldest first; the caller holds the log's lock."""
+        pending = connection.execute(
+            select(QueuedRecord.id, QueuedRecord.body).order_by(QueuedRecord.id)
+        ).all()
+        if pending:
+            # Exactly the rows read: a range would also catch a row committed after the SELECT
+            # (READ COMMITTED takes a new snapshot per statement) and lose it.
+            connection.execute(delete(QueuedRecord).where(QueuedRecord.id.in_([row.id for row in pending])))
+        return [AuditRecord.from_json(json.loads(row.body)) for row in pending]
 
     def _integrate(
         self, connection: Any, state: Any, records: Sequence[AuditRecord]
