@@ -25,6 +25,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -181,6 +182,7 @@ class Guard:
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
         self.hooks = hooks or Hooks()
         _refuse_unsupported(policy)
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionguard-nsfw")
         self.consent = ConsentCheck(faces, registry)
         self.license = LicenseCheck()
         workspaces.sweep()  # purge what a killed run left behind
@@ -328,19 +330,19 @@ class Guard:
         except LicenseDenied as denied:
             reasons += denied.reasons
         rules = self.policy.nsfw
-        if rules.enabled:
-            labelled = []
-            if rules.check_sources:
-                labelled += [(f"source[{i}]", s.rgb) for i, s in enumerate(sources)]
-            if rules.check_targets and target is not None:
-                labelled.append(("target", target.rgb))
-            reasons += self._nsfw_reasons(labelled, rules.threshold_inputs)
+        labelled = []
+        if rules.enabled and rules.check_sources:
+            labelled += [(f"source[{i}]", s.rgb) for i, s in enumerate(sources)]
+        if rules.enabled and rules.check_targets and target is not None:
+            labelled.append(("target", target.rgb))
+        # The NSFW model (onnxruntime, which releases the GIL) runs beside face detection.
+        nsfw = self._background.submit(self._nsfw_reasons, labelled, rules.threshold_inputs)
         findings = self.consent.check_inputs(
             [(f"source[{i}]", s.rgb) for i, s in enumerate(sources)],
             [("target", target.rgb)] if target is not None else [],
             self.policy.consent,
         )
-        reasons += findings.reasons
+        reasons += nsfw.result() + findings.reasons
         for name, check in self.hooks.extra_checks:
             try:
                 check(RunInputs(tuple(s.rgb for s in sources), target.rgb if target else None, _NO_WORKSPACE))
@@ -377,12 +379,12 @@ class Guard:
         source_files = []
         for i, image in enumerate(sources):
             path = workspace.file(f"source-{i}.png")
-            path.write_bytes(encode_image(image.rgb, "png"))
+            path.write_bytes(encode_image(image.rgb, "png", png_level=0))
             source_files.append(path)
         target_file = None
         if target is not None:
             target_file = workspace.file("target.png")
-            target_file.write_bytes(encode_image(target.rgb, "png"))
+            target_file.write_bytes(encode_image(target.rgb, "png", png_level=0))
         return RunInputs(
             sources=tuple(s.rgb for s in sources),
             target=target.rgb if target is not None else None,
@@ -401,12 +403,14 @@ class Guard:
         extra: dict[str, Any],
     ) -> None:
         reasons: list[Reason] = []
-        if self.policy.nsfw.enabled and self.policy.nsfw.check_outputs:
-            reasons += self._nsfw_reasons([("output", output)], self.policy.nsfw.threshold_outputs)
+        rules = self.policy.nsfw
+        labelled = [("output", output)] if rules.enabled and rules.check_outputs else []
+        nsfw = self._background.submit(self._nsfw_reasons, labelled, rules.threshold_outputs)
         if refs[0]:  # face swap: the output's face must be a source identity
             reasons += self.consent.check_output(output, findings.source_identities, self.policy.consent)
         else:  # generation: an enrolled person's likeness needs their consent
             reasons += self.consent.check_generated(output, self.policy.consent)
+        reasons = nsfw.result() + reasons
         if reasons:
             self._block(model, refs, reasons, extra)
 
