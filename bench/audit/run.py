@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
@@ -32,7 +33,12 @@ from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 def _worker(
     url: str, keys: str, worker: int, count: int, start_at: float, out: multiprocessing.Queue
 ) -> None:
-    log = AuditLog.open(url, KeyRing.load(Path(keys)))
+    # As a Guard appends: with the witness file (one per machine; these workers share one).
+    log = AuditLog.open(
+        url,
+        KeyRing.load(Path(keys)),
+        witness_path=Path(keys).parent / f"witness-{hashlib.sha256(url.encode()).hexdigest()[:12]}.note",
+    )
     records = [run_record(worker * 10_000_000 + i, datetime.now(UTC)) for i in range(count)]
     while time.time() < start_at:
         time.sleep(0.001)

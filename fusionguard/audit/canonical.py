@@ -15,23 +15,36 @@ from typing import Any
 
 import rfc8785
 
+_LIMIT = 2**53
+
 
 def _plain(value: Any) -> bool:
     """True when the standard library's output is already canonical for ``value``.
 
     That holds without floats (JCS formats numbers as ECMAScript does, Python's ``repr`` differs) and
     with ASCII keys (JCS sorts keys by UTF-16 code units, Python by code points; they agree on ASCII).
-    Integers must fit in 53 bits, as JCS requires.
+    Integers must fit in 53 bits, as JCS requires. Iterative, with exact type tests: this runs on
+    every append, and recursion with ``isinstance`` cost a tenth of an append.
     """
-    if isinstance(value, str) or value is None or isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return -(2**53) < value < 2**53
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return all(_plain(v) for v in value)
-    return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -_LIMIT < item < _LIMIT:
+                return False
+        elif kind is dict:
+            for key, child in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                stack.append(child)
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            return False  # floats, subclasses and anything else take the reference path
+    return True
 
 
 def canonical_json(value: Any) -> bytes:
