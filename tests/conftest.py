@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from fusionguard.audit.keys import KeyRing
+from fusionguard.checks.nsfw import OpenNsfwOnnx
+from fusionguard.faces import DlibBackend
 from fusionguard.store import db
 from tests.support.postgres import PostgresCluster, find_bindir
 
@@ -50,6 +52,18 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def ring(home: Path, clock: FixedClock) -> KeyRing:
     return KeyRing.create(home / "keys", now=clock())
+
+
+@pytest.fixture(scope="session")
+def faces() -> DlibBackend:
+    """The real offline face backend, loaded once per test session."""
+    return DlibBackend()
+
+
+@pytest.fixture(scope="session")
+def nsfw() -> OpenNsfwOnnx:
+    """The real open_nsfw model, loaded once per test session."""
+    return OpenNsfwOnnx()
 
 
 @pytest.fixture(scope="session")

@@ -45,16 +45,6 @@ MODEL = ModelInfo("fusionguard-demo-swap", "1.0", "apache-2.0")
 
 
 @pytest.fixture(scope="session")
-def faces() -> DlibBackend:
-    return DlibBackend()
-
-
-@pytest.fixture(scope="session")
-def nsfw() -> OpenNsfwOnnx:
-    return OpenNsfwOnnx()
-
-
-@pytest.fixture(scope="session")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     import matplotlib.cbook
     import skimage.data

@@ -153,16 +153,6 @@ def img2img(model_dir: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
-def faces() -> DlibBackend:
-    return DlibBackend()
-
-
-@pytest.fixture(scope="session")
-def nsfw() -> OpenNsfwOnnx:
-    return OpenNsfwOnnx()
-
-
-@pytest.fixture(scope="session")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import cv2
 

@@ -22,9 +22,9 @@ from tests.conftest import FixedClock
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def backend() -> DlibBackend:
-    return DlibBackend()
+@pytest.fixture
+def backend(faces: DlibBackend) -> DlibBackend:
+    return faces
 
 
 @pytest.fixture
