@@ -40,6 +40,8 @@ def main() -> None:
             hits: dict[str, list[bool]] = {a: [] for a in ATTACKS}
             for i in range(args.per_size):
                 image = square(srcs[i % len(srcs)][1], size, rng)
+                if image.ndim == 2:  # the baseline embeds in colour images only
+                    image = np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
                 bits = rng.integers(0, 2, 48).tolist()
                 encoder = WatermarkEncoder()
                 encoder.set_watermark("bits", bits)
