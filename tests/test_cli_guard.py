@@ -38,6 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert "decision allowed" in result.stdout
     assert "blocked (record" in result.stdout and "no active target consent" in result.stdout
     assert "verify ok" in result.stdout
+    assert "leaked.jpg -> record" in result.stdout and "by watermark" in result.stdout
     return home, out
 
 
