@@ -19,7 +19,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from fusionguard.audit.keys import BadSignature, KeyRing, Signer, UnknownKey, key_id_for
+from fusionguard.audit.keys import BadSignature, KeyRing, Signer, UnknownKey
 from fusionguard.errors import Problem, TamperDetected
 
 _DASH = "\u2014"
@@ -112,7 +112,3 @@ def verify_checkpoint(note: str, ring: KeyRing, *, origin: str | None = None) ->
             )
         ]
     )
-
-
-def signer_key_id(signer: Signer) -> str:
-    return key_id_for(signer.public_key)

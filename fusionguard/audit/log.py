@@ -138,8 +138,7 @@ def _write_rows(
         cursor.execute(update_state, state)
     except connection.dialect.loaded_dbapi.Error as error:
         # Past SQLAlchemy, so its exception wrapping is ours to do; the transaction rolls back.
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise AuditError(f"could not append to the audit log: {message}") from None
+        raise AuditError(f"could not append to the audit log: {db.first_line(error)}") from None
     finally:
         cursor.close()
 
@@ -254,7 +253,7 @@ class AuditLog:
             except IntegrityError:
                 continue
             except SQLAlchemyError as error:
-                raise AuditError(f"could not read the log state: {db._first_line(error)}") from None
+                raise AuditError(f"could not read the log state: {db.first_line(error)}") from None
         raise AuditError("could not create the log state row")
 
     @contextlib.contextmanager
@@ -272,10 +271,10 @@ class AuditLog:
         except (AuditError, NotFound, TamperDetected):
             raise
         except IntegrityError as error:
-            raise AuditError(f"could not {doing}: {db._first_line(error)}") from None
+            raise AuditError(f"could not {doing}: {db.first_line(error)}") from None
         except (DBAPIError, SQLAlchemyError) as error:
             raise AuditError(
-                f"could not {doing} in {db.describe(str(self.engine.url))}: {db._first_line(error)}"
+                f"could not {doing} in {db.describe(str(self.engine.url))}: {db.first_line(error)}"
             ) from None
 
     def _lock_state(self, connection: Any) -> Any:

@@ -114,7 +114,7 @@ class ConsentRegistry:
             with connection, connection.begin():
                 yield connection
         except SQLAlchemyError as error:
-            raise AuditError(f"consent registry unavailable: {db._first_line(error)}") from None
+            raise AuditError(f"consent registry unavailable: {db.first_line(error)}") from None
 
     def enroll(
         self,

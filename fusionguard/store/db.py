@@ -104,7 +104,7 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except DBAPIError as error:
-        raise AuditError(f"cannot read database {describe(str(engine.url))}: {_first_line(error)}") from None
+        raise AuditError(f"cannot read database {describe(str(engine.url))}: {first_line(error)}") from None
 
 
 def upgrade(engine: Engine) -> None:
@@ -115,7 +115,7 @@ def upgrade(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as error:
-        raise AuditError(f"migration of {describe(str(engine.url))} failed: {_first_line(error)}") from None
+        raise AuditError(f"migration of {describe(str(engine.url))} failed: {first_line(error)}") from None
 
 
 def require_head(engine: Engine) -> None:
@@ -132,6 +132,6 @@ def require_head(engine: Engine) -> None:
         )
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     original = getattr(error, "orig", None) or error
     return str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__
