@@ -23,8 +23,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
-import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from fusionguard.audit.canonical import canonical_json, parse_json_object
@@ -49,7 +49,7 @@ from fusionguard.audit.record import AuditRecord
 from fusionguard.config import Clock, utc_now
 from fusionguard.errors import AuditError, NotFound, Problem, TamperDetected
 from fusionguard.store import db
-from fusionguard.store.models import AuditRow, CheckpointRow, LogState, QueuedRecord, RecordIdentity
+from fusionguard.store.models import AuditRow, CheckpointRow, LogState, RecordIdentity
 
 SIGNING_CONTEXT = b"fusionguard.audit-record/v1\n"
 INCLUSION_FORMAT = "fusionguard.inclusion-proof/v1"
@@ -96,11 +96,11 @@ QUERY_COLUMNS = (
 _RECORD_COLUMNS = (*QUERY_COLUMNS, "key_id", "envelope", "leaf_hash")
 
 
-def _hot_statements(style: str) -> tuple[str, str, str]:
-    """The three statements every append runs, as driver SQL with named parameters.
+def _statements(style: str) -> dict[str, str]:
+    """The statements every append runs, as driver SQL (``named`` for sqlite3, ``pyformat`` for psycopg).
 
-    They go straight to the driver's cursor: SQLAlchemy's per-statement work (caching, result set-up,
-    type processing) cost more than SQLite's own execution and held appends under 2,000/s.
+    Appends go straight to the driver: SQLAlchemy's per-statement work (caching, result set-up, type
+    processing) and the pool's per-checkout ping cost more than the database's own execution.
     """
 
     def param(name: str) -> str:
@@ -108,44 +108,140 @@ def _hot_statements(style: str) -> tuple[str, str, str]:
 
     columns = ", ".join(_RECORD_COLUMNS)
     values = ", ".join(param(c) for c in _RECORD_COLUMNS)
-    return (
-        f"INSERT INTO audit_records ({columns}) VALUES ({values})",
-        "INSERT INTO audit_record_identities (seq, identity_id) "
+    return {
+        "lock": "SELECT origin, tree_size, frontier FROM log_state WHERE id = 1"
+        + ("" if style == "named" else " FOR UPDATE"),
+        "record": f"INSERT INTO audit_records ({columns}) VALUES ({values})",
+        "identity": "INSERT INTO audit_record_identities (seq, identity_id) "
         f"VALUES ({param('seq')}, {param('identity_id')})",
-        "UPDATE log_state SET "
+        "checkpoint": "INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES ("
+        + ", ".join(param(c) for c in ("tree_size", "root_hash", "note", "created_at"))
+        + ")",
+        "state": "UPDATE log_state SET "
         + ", ".join(f"{c} = {param(c)}" for c in ("tree_size", "frontier", "head_note", "updated_at"))
         + " WHERE id = 1",
-    )
+    }
 
 
-_HOT = {"named": _hot_statements("named"), "pyformat": _hot_statements("pyformat")}
+_SQL = {"sqlite": _statements("named"), "postgresql": _statements("pyformat")}
+
+# A transactional WAL record in its own synchronously committed transaction: once it is flushed, so is
+# every commit before it (WAL is flushed in order). Any role may call it; no logical decoding is needed.
+_PG_FLUSH_BARRIER = "SELECT pg_logical_emit_message(true, 'fusionguard', 'ack')"
 
 
-def _write_rows(
-    connection: Any, rows: list[dict[str, Any]], identities: list[dict[str, Any]], state: dict[str, Any]
-) -> None:
-    sqlite = connection.dialect.name == "sqlite"
-    insert_record, insert_identity, update_state = _HOT["named" if sqlite else "pyformat"]
-    if sqlite:  # SQLAlchemy's own text format for SQLite DATETIME columns, so reads parse it back
-        for row in (*rows, state):
-            key = "created_at" if "created_at" in row else "updated_at"
-            row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S.%f")
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.executemany(insert_record, rows)
-        if identities:
-            cursor.executemany(insert_identity, identities)
-        cursor.execute(update_state, state)
-    except connection.dialect.loaded_dbapi.Error as error:
-        # Past SQLAlchemy, so its exception wrapping is ours to do; the transaction rolls back.
-        raise AuditError(f"could not append to the audit log: {db.first_line(error)}") from None
-    finally:
-        cursor.close()
+@dataclass
+class _Sealed:
+    """What one append writes, computed under the lock from the log's state."""
+
+    rows: list[dict[str, Any]]
+    identities: list[dict[str, Any]]
+    checkpoint: dict[str, Any] | None
+    state: dict[str, Any]
+    leaves: list[tuple[int, str, bytes]]
+    note: str
+
+
+class _Appender:
+    """One driver connection that appends; :class:`AuditLog` keeps a few, one per concurrent caller.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock, the rows are written, ``COMMIT``.
+
+    PostgreSQL, two round trips in pipeline mode: (1) ``BEGIN``, read ``log_state`` ``FOR UPDATE``;
+    (2) insert, update the state, ``COMMIT``, then a flush barrier. The append commits with
+    ``synchronous_commit`` off, so the row lock is released without waiting for the disk, and the barrier
+    (a tiny synchronous commit of its own) returns only once the WAL holding the append is flushed.
+    Writers on many machines therefore hold the lock for a round trip and the signing, not for an fsync,
+    while nothing is acknowledged before it is durable. Where the barrier is refused (a restricted role),
+    appends commit synchronously instead.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect = engine.dialect.name
+        self.sql = _SQL["postgresql" if self.dialect == "postgresql" else "sqlite"]
+        fairy = engine.raw_connection()
+        connection = fairy.driver_connection
+        if connection is None:
+            raise AuditError("the database driver returned no connection")
+        self.connection: Any = connection
+        fairy.detach()  # ours to keep and close: no pool reset, no ping per append
+        self._fairy = fairy
+        self.pid = os.getpid()
+        self.errors: tuple[type[BaseException], ...] = (engine.dialect.loaded_dbapi.Error,)
+        self.barrier = False
+        if self.dialect == "postgresql":
+            self.connection.autocommit = True  # BEGIN and COMMIT are ours, inside the pipeline
+            try:
+                self.connection.execute(_PG_FLUSH_BARRIER)
+                self.barrier = True
+            except self.errors:
+                self.barrier = False
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._fairy.close()
+
+    @property
+    def broken(self) -> bool:
+        return bool(getattr(self.connection, "closed", False)) or getattr(self.connection, "broken", False)
+
+    def lock(self) -> tuple[str, int, bytes]:
+        """Begin a write transaction and read the log's state under its lock."""
+        if self.dialect != "postgresql":
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                row = cursor.execute(self.sql["lock"]).fetchone()
+            finally:
+                cursor.close()
+        else:
+            with self.connection.pipeline(), self.connection.cursor() as cursor:
+                cursor.execute("BEGIN")
+                if self.barrier:
+                    cursor.execute("SET LOCAL synchronous_commit TO off")
+                cursor.execute(self.sql["lock"])
+                row = cursor.fetchone()
+        if row is None:
+            self.rollback()
+            raise AuditError("the log has no state row; run 'fusionguard init'")
+        return str(row[0]), int(row[1]), bytes(row[2])
+
+    def commit(self, sealed: _Sealed) -> None:
+        """Write the sealed rows and commit; returns once the commit is durable."""
+        if self.dialect != "postgresql":
+            # SQLAlchemy's own text format for SQLite DATETIME columns, so reads parse it back.
+            for row in (*sealed.rows, sealed.state, *([sealed.checkpoint] if sealed.checkpoint else [])):
+                key = "updated_at" if "updated_at" in row else "created_at"
+                row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S.%f")
+        cursor = self.connection.cursor()
+        try:
+            if self.dialect == "postgresql":
+                with self.connection.pipeline():
+                    self._write(cursor, sealed)
+                    cursor.execute("COMMIT")
+                    if self.barrier:
+                        cursor.execute(_PG_FLUSH_BARRIER)
+            else:
+                self._write(cursor, sealed)
+                cursor.execute("COMMIT")
+        finally:
+            cursor.close()
+
+    def _write(self, cursor: Any, sealed: _Sealed) -> None:
+        cursor.executemany(self.sql["record"], sealed.rows)
+        if sealed.identities:
+            cursor.executemany(self.sql["identity"], sealed.identities)
+        if sealed.checkpoint is not None:
+            cursor.execute(self.sql["checkpoint"], sealed.checkpoint)
+        cursor.execute(self.sql["state"], sealed.state)
+
+    def rollback(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.execute("ROLLBACK")
 
 
 _SELECT_STATE = select(LogState).where(LogState.id == 1)
 _LOCK_STATE = _SELECT_STATE.with_for_update()
-_TRY_LOCK_STATE = _SELECT_STATE.with_for_update(skip_locked=True)
 
 
 @dataclass(frozen=True)
@@ -202,8 +298,13 @@ class AuditLog:
         self.witness_path = witness_path
         self.checkpoint_every = checkpoint_every
         self._witness_fd: int | None = None
+        self._appenders: list[_Appender] = []
+        self._appenders_pid = os.getpid()
+        self._appenders_lock = threading.Lock()
 
     def __del__(self) -> None:
+        for appender in getattr(self, "_appenders", []):
+            appender.close()
         if getattr(self, "_witness_fd", None) is not None:
             os.close(self._witness_fd)  # type: ignore[arg-type]
 
@@ -292,77 +393,73 @@ class AuditLog:
         return self.append_many([record])[0]
 
     def append_many(self, records: Sequence[AuditRecord]) -> list[Receipt]:
-        """Append records; every one is acknowledged by the signed checkpoint in its receipt.
+        """Append records in one transaction; each receipt carries a signed checkpoint covering it.
 
-        SQLite appends in one write transaction. PostgreSQL does the same when the log's row lock is
-        free; when another writer holds it, the records are queued and whoever takes the lock next
-        integrates the whole queue, so one WAL flush acknowledges many records (group commit).
+        A receipt is returned only once the append is durable in the database and mirrored to the
+        witness file. Safe to call from several threads: each concurrent caller gets its own connection.
         """
         if not records:
             return []
-        with self._guard("append to the audit log"):
-            postgres = self.engine.dialect.name == "postgresql"
-            with self._write() as connection:
-                state = connection.execute(_TRY_LOCK_STATE if postgres else _SELECT_STATE).first()
-                if state is not None:
-                    queued = self._take_queue(connection) if postgres else []
-                    leaves, note = self._integrate(connection, state, [*queued, *records])
-                    leaves = leaves[len(queued) :]
-            if state is None and postgres:
-                return self._append_queued(records)
-            if state is None:
-                raise AuditError("the log has no state row; run 'fusionguard init'")
-        self._update_witness(note)
-        return [Receipt(seq, rid, leaf, note) for seq, rid, leaf in leaves]
+        appender = self._checkout()
+        try:
+            sealed = self._append_with(appender, records)
+        except BaseException:
+            appender.rollback()
+            if appender.broken:
+                appender.close()
+            else:
+                self._checkin(appender)
+            raise
+        self._checkin(appender)
+        self._update_witness(sealed.note)
+        return [Receipt(seq, rid, leaf, sealed.note) for seq, rid, leaf in sealed.leaves]
 
-    def _append_queued(self, records: Sequence[AuditRecord]) -> list[Receipt]:
-        ids = [record.record_id for record in records]
-        now = _naive_utc(self.clock())
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(QueuedRecord),
-                [
-                    {"record_id": r.record_id, "body": json.dumps(r.to_json()), "queued_at": now}
-                    for r in records
-                ],
-            )
-        with self._write() as connection:
-            state = self._lock_state(connection)  # waits while another writer integrates
-            batch = self._take_queue(connection)
-            if batch:
-                self._integrate(connection, state, batch)
-            found = {
-                str(row.record_id): (int(row.seq), bytes(row.leaf_hash))
-                for row in connection.execute(
-                    select(AuditRow.record_id, AuditRow.seq, AuditRow.leaf_hash).where(
-                        AuditRow.record_id.in_(ids)
-                    )
-                )
-            }
-            note = connection.execute(select(LogState.head_note).where(LogState.id == 1)).scalar_one()
-        missing = [rid for rid in ids if rid not in found]
-        if missing or note is None:
-            raise AuditError(f"queued records {missing} were not integrated into the log")
-        self._update_witness(note)
-        return [Receipt(found[rid][0], rid, found[rid][1], note) for rid in ids]
+    def _append_with(self, appender: _Appender, records: Sequence[AuditRecord]) -> _Sealed:
+        try:
+            origin, size, frontier = appender.lock()
+            sealed = self._seal(origin, size, frontier, records)
+            appender.commit(sealed)
+            return sealed
+        except appender.errors as error:
+            raise AuditError(
+                f"could not append to the audit log in {db.describe(str(self.engine.url))}: "
+                f"{db.first_line(error)}"
+            ) from None
 
-    def _take_queue(self, connection: Any) -> list[AuditRecord]:
-        """Remove and return every queued record, oldest first; the caller holds the log's lock."""
-        pending = connection.execute(
-            select(QueuedRecord.id, QueuedRecord.body).order_by(QueuedRecord.id)
-        ).all()
-        if pending:
-            # Exactly the rows read: a range would also catch a row committed after the SELECT
-            # (READ COMMITTED takes a new snapshot per statement) and lose it.
-            connection.execute(delete(QueuedRecord).where(QueuedRecord.id.in_([row.id for row in pending])))
-        return [AuditRecord.from_json(json.loads(row.body)) for row in pending]
+    def _checkout(self) -> _Appender:
+        with self._appenders_lock:
+            if self._appenders_pid != os.getpid():  # a forked child must not share its parent's sockets
+                self._appenders, self._appenders_pid = [], os.getpid()
+            while self._appenders:
+                appender = self._appenders.pop()
+                if not appender.broken:
+                    return appender
+                appender.close()
+        with self._guard("connect to the audit log"):
+            return _Appender(self.engine)
 
-    def _integrate(
-        self, connection: Any, state: Any, records: Sequence[AuditRecord]
-    ) -> tuple[list[tuple[int, str, bytes]], str]:
-        """Seal ``records`` at the end of the log and advance the signed head; the caller holds the lock."""
+    def _checkin(self, appender: _Appender) -> None:
+        with self._appenders_lock:
+            if appender.pid == os.getpid() and len(self._appenders) < 8:
+                self._appenders.append(appender)
+                return
+        appender.close()
+
+    def close(self) -> None:
+        """Close the log's connections and witness file (also done when the log is collected)."""
+        with self._appenders_lock:
+            appenders, self._appenders = self._appenders, []
+        for appender in appenders:
+            appender.close()
+        self.engine.dispose()
+        if self._witness_fd is not None:
+            os.close(self._witness_fd)
+            self._witness_fd = None
+
+    def _seal(self, origin: str, size: int, frontier: bytes, records: Sequence[AuditRecord]) -> _Sealed:
+        """Sign ``records`` as the next leaves and sign the new head; the caller holds the lock."""
         signer = self.ring.signer
-        tree = CompactTree.from_bytes(state.tree_size, state.frontier)
+        tree = CompactTree.from_bytes(size, frontier)
         now = _naive_utc(self.clock())
         rows: list[dict[str, Any]] = []
         identities: list[dict[str, Any]] = []
@@ -385,21 +482,13 @@ class AuditLog:
             rows.append(row)
             identities += [{"seq": seq, "identity_id": i} for i in identities_of(body_json)]
             leaves.append((seq, record.record_id, leaf))
-        note = Checkpoint(state.origin, tree.size, tree.root()).sign(signer)
-        if tree.size // self.checkpoint_every > state.tree_size // self.checkpoint_every:
-            connection.execute(
-                insert(CheckpointRow).values(
-                    tree_size=tree.size, root_hash=tree.root(), note=note, created_at=now
-                )
-            )
-        state_row = {
-            "tree_size": tree.size,
-            "frontier": tree.to_bytes(),
-            "head_note": note,
-            "updated_at": now,
-        }
-        _write_rows(connection, rows, identities, state_row)
-        return leaves, note
+        root = tree.root()
+        note = Checkpoint(origin, tree.size, root).sign(signer)
+        kept = None
+        if tree.size // self.checkpoint_every > size // self.checkpoint_every:
+            kept = {"tree_size": tree.size, "root_hash": root, "note": note, "created_at": now}
+        state = {"tree_size": tree.size, "frontier": tree.to_bytes(), "head_note": note, "updated_at": now}
+        return _Sealed(rows, identities, kept, state, leaves, note)
 
     def checkpoint(self) -> str:
         """Store the current head permanently (idempotent) and return its signed note."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -69,17 +69,6 @@ class CheckpointRow(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class QueuedRecord(Base):
-    """A record waiting to be integrated into the log (PostgreSQL group commit; see migration 0003)."""
-
-    __tablename__ = "audit_queue"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
-    record_id: Mapped[str] = mapped_column(String(32), unique=True)
-    body: Mapped[str] = mapped_column(Text)
-    queued_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Identity(Base):
