@@ -13,7 +13,10 @@ Nothing is cached between runs: a revocation takes effect for the very next chec
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,6 +65,8 @@ class ConsentCheck:
     def __init__(self, backend: FaceBackend, registry: ConsentRegistry) -> None:
         self.backend = backend
         self.registry = registry
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def _threshold(self, rules: ConsentRules) -> float:
         return rules.max_distance if rules.max_distance is not None else self.backend.match_threshold
@@ -87,56 +92,72 @@ class ConsentCheck:
         rules: ConsentRules,
     ) -> ConsentFindings:
         findings = ConsentFindings()
-        for role, items in (("source", sources), ("target", targets)):
-            for label, rgb in items:
-                faces = self.backend.detect(rgb)
-                findings.faces[label] = len(faces)
-                matched: list[str] = []
-                if role == "source" and not faces and rules.required:
+        labelled = [("source", label, rgb) for label, rgb in sources]
+        labelled += [("target", label, rgb) for label, rgb in targets]
+        detected = self._detect_all([rgb for _, _, rgb in labelled])
+        for (role, label, _rgb), faces in zip(labelled, detected, strict=True):
+            findings.faces[label] = len(faces)
+            matched: list[str] = []
+            if role == "source" and not faces and rules.required:
+                findings.reasons.append(
+                    Reason(
+                        "consent",
+                        label,
+                        "no face found in the source image; a source must show the consenting person",
+                        {"faces": 0},
+                    )
+                )
+            for number, face in enumerate(faces, start=1):
+                identity, data = self._identify(face, rules)
+                if identity is None:
+                    if role == "target" and rules.unknown_target_faces == "allow":
+                        continue
+                    if not rules.required:
+                        continue
+                    nearest = (
+                        f"nearest {data['nearest']} at distance {data['distance']}"
+                        if data["nearest"]
+                        else "no enrolled reference for this face model"
+                    )
                     findings.reasons.append(
                         Reason(
                             "consent",
                             label,
-                            "no face found in the source image; a source must show the consenting person",
-                            {"faces": 0},
+                            f"face {number} matches no enrolled identity ({nearest}; threshold "
+                            f"{data['threshold']})",
+                            data,
                         )
                     )
-                for number, face in enumerate(faces, start=1):
-                    identity, data = self._identify(face, rules)
-                    if identity is None:
-                        if role == "target" and rules.unknown_target_faces == "allow":
-                            continue
-                        if not rules.required:
-                            continue
-                        nearest = (
-                            f"nearest {data['nearest']} at distance {data['distance']}"
-                            if data["nearest"]
-                            else "no enrolled reference for this face model"
+                    continue
+                matched.append(identity)
+                roles = self.registry.active_roles(identity)
+                if role not in roles and rules.required:
+                    findings.reasons.append(
+                        Reason(
+                            "consent",
+                            label,
+                            f"face {number} is {identity} (distance {data['distance']}), who has no "
+                            f"active {role} consent",
+                            {**data, "identity": identity, "active_roles": sorted(roles)},
                         )
-                        findings.reasons.append(
-                            Reason(
-                                "consent",
-                                label,
-                                f"face {number} matches no enrolled identity ({nearest}; threshold "
-                                f"{data['threshold']})",
-                                data,
-                            )
-                        )
-                        continue
-                    matched.append(identity)
-                    roles = self.registry.active_roles(identity)
-                    if role not in roles and rules.required:
-                        findings.reasons.append(
-                            Reason(
-                                "consent",
-                                label,
-                                f"face {number} is {identity} (distance {data['distance']}), who has no "
-                                f"active {role} consent",
-                                {**data, "identity": identity, "active_roles": sorted(roles)},
-                            )
-                        )
-                findings.identities[label] = tuple(dict.fromkeys(matched))
+                    )
+            findings.identities[label] = tuple(dict.fromkeys(matched))
         return findings
+
+    def _detect_all(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """Faces of every image; several images are detected concurrently.
+
+        Backends are thread-safe and do their heavy lifting outside the GIL (dlib's HOG scan,
+        onnxruntime), so a source and a target are scanned on two cores at once.
+        """
+        if len(images) < 2:
+            return [self.backend.detect(rgb) for rgb in images]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=max(2, min(4, os.cpu_count() or 1)), thread_name_prefix="fusionguard-faces"
+                )
+        return list(self._pool.map(self.backend.detect, images))
 
     def check_generated(self, output_rgb: np.ndarray, rules: ConsentRules) -> list[Reason]:
         """A generated image (no source faces) may show an enrolled person only with their consent.

@@ -129,6 +129,9 @@ class FaceBackend(Protocol):
     ``metric`` says how embeddings are compared, ``match_threshold`` is the distance below which two
     faces are the same person, and ``min_face_size`` is the smallest face (shorter box side, pixels)
     that enrolment should accept: smaller faces give unreliable embeddings.
+
+    ``detect`` must be safe to call from several threads at once: the consent check scans a run's
+    sources and target concurrently (a backend that is not can hold a lock around its own model).
     """
 
     model_id: str

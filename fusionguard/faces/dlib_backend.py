@@ -47,6 +47,7 @@ import numpy as np
 
 from fusionguard.errors import ModelUnavailable
 
+from ._embed_worker import CHIP_SIZE, EmbedWorkers
 from .base import DLIB_5_LANDMARKS, Face, MatchingMixin, Metric, check_rgb
 
 MODEL_ID = "dlib-resnet-v1"
@@ -82,8 +83,13 @@ class DlibBackend(MatchingMixin):
     by ``detect``. ``jitter``: dlib's ``num_jitters`` (1 = none; n > 1 averages n jittered crops, n
     times slower). ``detect_max_side``: detection runs on a copy at most this large.
     ``min_face_size`` (an attribute, 80 px) is what enrolment should require: embeddings of smaller
-    faces are unreliable. Instances are thread-safe (dlib's network is not, so inference is
-    serialised per instance).
+    faces are unreliable. ``embed_processes``: run the ResNet in that many helper processes (see
+    :mod:`fusionguard.faces._embed_worker`) instead of this one; 0 (the default) embeds here.
+
+    Instances are thread-safe: the HOG scan (which releases the GIL) runs on a detector per thread,
+    so several images are scanned in parallel. dlib's network is not thread-safe and holds the GIL
+    for ~75 ms per face, so in-process embeddings are serialised, and block every other Python
+    thread meanwhile; with helper processes they run in parallel, beside the rest of the run.
     """
 
     model_id: str = MODEL_ID
@@ -99,7 +105,10 @@ class DlibBackend(MatchingMixin):
         detect_max_side: int = 1024,
         match_threshold: float = 0.5,
         min_face_size: int = 80,
+        embed_processes: int = 0,
     ) -> None:
+        if embed_processes < 0:
+            raise ValueError("embed_processes must be >= 0 (0 embeds in this process)")
         if upsample is not None and not 0 <= upsample <= 3:
             raise ValueError("upsample must be None or 0..3")
         if jitter < 1:
@@ -113,16 +122,29 @@ class DlibBackend(MatchingMixin):
         self.detect_max_side = int(detect_max_side)
         self.match_threshold = float(match_threshold)
         self.min_face_size = int(min_face_size)
+        self.embed_processes = int(embed_processes)
         self._lock = threading.Lock()
-        self._models: tuple[Any, Any, Any] | None = None
+        self._models: tuple[Any, Any] | None = None
+        self._workers: EmbedWorkers | None = None
+        # dlib's object_detector keeps its scan buffers in the object, so each concurrent scan takes
+        # its own from this free list (building one costs ~240 ms, so they are kept, not per call).
+        self._detectors: list[Any] = []
 
     def __repr__(self) -> str:
         return (
             f"DlibBackend(upsample={self.upsample}, min_score={self.min_score}, "
-            f"min_size={self.min_size}, jitter={self.jitter})"
+            f"min_size={self.min_size}, jitter={self.jitter}, embed_processes={self.embed_processes})"
         )
 
-    def _load(self) -> tuple[Any, Any, Any]:
+    def close(self) -> None:
+        """Stop the embedding helper processes, if any (they also stop when this process exits)."""
+        with self._lock:
+            workers, self._workers = self._workers, None
+            self._models = None  # the next detect loads again (and starts new helpers)
+        if workers is not None:
+            workers.close()
+
+    def _load(self) -> tuple[Any, Any]:
         # Called with self._lock held.
         if self._models is None:
             shape_path, resnet_path = _model_paths()
@@ -132,10 +154,14 @@ class DlibBackend(MatchingMixin):
                 raise ModelUnavailable("dlib is not installed: pip install dlib-bin") from error
             try:
                 self._models = (
-                    dlib.get_frontal_face_detector(),
                     dlib.shape_predictor(str(shape_path)),
-                    dlib.face_recognition_model_v1(str(resnet_path)),
+                    # With helper processes the network lives there, not here.
+                    None if self.embed_processes else dlib.face_recognition_model_v1(str(resnet_path)),
                 )
+                self._detectors.append(dlib.get_frontal_face_detector())
+                if self.embed_processes:
+                    self._workers = EmbedWorkers(resnet_path, self.embed_processes)
+                    self._workers.start()
             except RuntimeError as error:  # dlib raises RuntimeError on unreadable/corrupt .dat files
                 raise ModelUnavailable(
                     f"cannot load dlib models from {shape_path.parent}: {error}"
@@ -170,9 +196,18 @@ class DlibBackend(MatchingMixin):
         with self._lock:
             import dlib
 
-            detector, predictor, recogniser = self._load()
-            rects, scores, _ = detector.run(small, upsample, self.min_score)
-            faces: list[Face] = []
+            predictor, recogniser = self._load()
+            detector = self._detectors.pop() if self._detectors else None
+        if detector is None:
+            detector = dlib.get_frontal_face_detector()
+        try:
+            rects, scores, _ = detector.run(small, upsample, self.min_score)  # outside the lock
+        finally:
+            with self._lock:
+                self._detectors.append(detector)
+        found: list[tuple[tuple[int, int, int, int], float, np.ndarray, Any]] = []
+        with self._lock:
+            workers = self._workers
             for rect, score in zip(rects, scores, strict=True):
                 # dlib rectangles are inclusive; map back to full resolution, exclusive
                 # right/bottom.
@@ -185,16 +220,24 @@ class DlibBackend(MatchingMixin):
                 full_rect = dlib.rectangle(left, top, right - 1, bottom - 1)
                 shape = predictor(image, full_rect)
                 landmarks = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
-                descriptor = recogniser.compute_face_descriptor(image, shape, self.jitter)
-                faces.append(
-                    Face(
-                        box=(left, top, right, bottom),
-                        score=float(score),
-                        landmarks=landmarks,
-                        embedding=np.asarray(descriptor, dtype=np.float32),
-                        model_id=self.model_id,
-                        landmark_names=DLIB_5_LANDMARKS,
-                    )
-                )
+                if workers is None:
+                    embedded: Any = recogniser.compute_face_descriptor(image, shape, self.jitter)
+                else:  # the aligned chip the network sees (identical embedding), for a helper
+                    embedded = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=0.25)
+                found.append(((left, top, right, bottom), float(score), landmarks, embedded))
+        if workers is not None and found:
+            vectors = workers.embed([chip for *_, chip in found], self.jitter)  # outside the lock
+            found = [(*item[:3], vector) for item, vector in zip(found, vectors, strict=True)]
+        faces = [
+            Face(
+                box=box,
+                score=score,
+                landmarks=landmarks,
+                embedding=np.asarray(descriptor, dtype=np.float32),
+                model_id=self.model_id,
+                landmark_names=DLIB_5_LANDMARKS,
+            )
+            for box, score, landmarks, descriptor in found
+        ]
         faces.sort(key=lambda face: face.score, reverse=True)
         return faces

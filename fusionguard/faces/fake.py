@@ -17,6 +17,7 @@ in 128-D), far above the match threshold. Images are recognised by their pixel c
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,6 +52,7 @@ class FakeFaceBackend(MatchingMixin):
         self._default = list(default)
         self._faces: dict[str, list[Face]] = {}
         self.calls = 0
+        self._calls_lock = threading.Lock()
 
     def face(
         self,
@@ -94,5 +96,6 @@ class FakeFaceBackend(MatchingMixin):
         self._faces[_image_key(rgb)] = list(faces)
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
-        self.calls += 1
+        with self._calls_lock:  # the consent check calls detect from several threads
+            self.calls += 1
         return list(self._faces.get(_image_key(rgb), self._default))
