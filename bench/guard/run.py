@@ -35,6 +35,7 @@ from fusionguard.store import db  # noqa: E402
 from tests import testdata  # noqa: E402
 
 STEPS = ("load", "pre_checks", "post_checks", "watermark", "fingerprint", "record", "release")
+# watermark and fingerprint run on a second thread beside post_checks.
 
 
 def square(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -79,7 +80,9 @@ def main() -> None:
                 )
                 if i:  # the first run loads the models
                     samples.append(result.timings)
-            overhead = [sum(v for k, v in s.items() if k != "pipeline") for s in samples]
+            # Wall clock of the run minus the wrapped function (marking overlaps the post-checks, so the
+            # steps add up to more than this).
+            overhead = [s["total"] - s["pipeline"] for s in samples]
             row = {
                 "size": size,
                 "overhead_ms_median": round(1000 * statistics.median(overhead), 1),
@@ -119,7 +122,15 @@ def main() -> None:
             + " | ".join(f"{steps[k]}" for k in STEPS)
             + f" | {row['pipeline_ms_median']} ms |"
         )
-    lines += ["", "Target: ≤ 300 ms median overhead at 1024² (everything except the wrapped function).", ""]
+    lines += [
+        "",
+        "Overhead = the run's wall clock minus the wrapped function. Steps in ms (median); `watermark` "
+        "(embed + verifying detection) and `fingerprint` (metadata-free PNG encoding + PDQ) run on a "
+        "second thread beside `post_checks`, so the steps add up to more than the overhead.",
+        "",
+        "Target: ≤ 300 ms median overhead at 1024² (everything except the wrapped function).",
+        "",
+    ]
     (out / "guard.md").write_text("\n".join(lines))
 
 
