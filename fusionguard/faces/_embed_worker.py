@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -49,6 +50,9 @@ def _read_exact(stream: IO[bytes], size: int) -> bytes:
 
 def serve(model_path: str, stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The helper's loop: load the network, then answer requests until stdin closes."""
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides what it means, and
+    # this helper ends when the parent closes the pipe (or dies).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import dlib
 

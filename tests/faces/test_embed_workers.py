@@ -123,3 +123,13 @@ def test_helpers_exit_when_their_parent_is_killed() -> None:
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(p) for p in pids), "a helper outlived its parent"
+
+
+def test_ctrl_c_in_the_terminal_leaves_the_helpers_to_their_parent(helped: DlibBackend) -> None:
+    assert helped._workers is not None
+    pids = helped._workers.pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGINT)
+    time.sleep(0.2)
+    assert all(_alive(pid) for pid in pids)
+    assert len(helped.detect(testdata.astronaut())) == 1
