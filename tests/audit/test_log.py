@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from fusionguard.errors import AuditError, NotFound, TamperDetected
 from fusionguard.store import db
 from tests.audit.records import run_record
 from tests.conftest import FixedClock
+from tests.support.postgres import PostgresCluster
 
 
 def open_log(db_url: str, ring: KeyRing, clock: FixedClock, home: Path, **kw: int) -> AuditLog:
@@ -288,3 +290,41 @@ def test_refuses_database_not_at_head(db_url: str, ring: KeyRing) -> None:
         command.downgrade(config, "0001")
     with pytest.raises(AuditError, match="run 'fusionguard init'"):
         AuditLog.open(db_url, ring)
+
+
+@pytest.mark.postgres
+def test_postgres_ack_waits_for_the_flush_barrier_or_commits_synchronously(
+    postgres: PostgresCluster | None, ring: KeyRing, clock: FixedClock, home: Path
+) -> None:
+    """Appends commit asynchronously only when the flush barrier can be used; otherwise synchronously."""
+    if postgres is None:
+        pytest.skip("PostgreSQL is not installed (mandatory in CI)")
+    url = postgres.create_database(f"fgbarrier_{os.getpid()}")
+    engine = db.open_engine(url)
+    db.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE ROLE fg_restricted LOGIN"))
+        connection.execute(
+            text("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO fg_restricted")
+        )
+        connection.execute(
+            text("REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC")
+        )
+    engine.dispose()
+
+    for user, barrier in (("postgres", True), ("fg_restricted", False)):
+        log = open_log(url.replace("postgres@", f"{user}@"), ring, clock, home)
+        fill(log, clock, 3)
+        appender = log._checkout()
+        try:
+            assert appender.barrier is barrier
+            with appender.connection.cursor() as cursor:  # outside an append: the server's default
+                cursor.execute("SHOW synchronous_commit")
+                assert cursor.fetchone() == ("on",)
+        finally:
+            log._checkin(appender)
+        log.close()
+    log = open_log(url, ring, clock, home)
+    report = verify_log(log, full=True)
+    assert report.ok, report.problems
+    assert report.records == 6
