@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import platform
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -115,10 +116,13 @@ def main() -> None:
         batch = [run_record(i, now) for i in range(args.verify_records)]
         for start in range(0, len(batch), 1000):
             log.append_many(batch[start : start + 1000])
-        began = time.perf_counter()
-        report = verify_log(log)
-        fast = time.perf_counter() - began
-        assert report.ok, report.problems[:3]
+        fast_runs = []
+        for _ in range(3):  # the median of three: single runs vary by ±10 % on this shared machine
+            began = time.perf_counter()
+            report = verify_log(log)
+            fast_runs.append(time.perf_counter() - began)
+            assert report.ok, report.problems[:3]
+        fast = statistics.median(fast_runs)
         began = time.perf_counter()
         full_report = verify_log(log, full=True)
         full = time.perf_counter() - began
@@ -153,7 +157,7 @@ def main() -> None:
     verify = results["verify"]
     lines += [
         "",
-        f"`audit verify` on {verify['records']} records: {verify['records_per_s']} records/s "  # type: ignore[index]
+        f"`audit verify` on {verify['records']} records: {verify['records_per_s']} records/s, median of 3 "  # type: ignore[index]
         f"(Merkle recomputation + signed checkpoints); with every Ed25519 record signature checked "
         f"(`--full`): {verify['full_signature_check_records_per_s']} records/s.",  # type: ignore[index]
         "",

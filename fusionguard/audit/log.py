@@ -609,8 +609,9 @@ class AuditLog:
         """The identity index, by sequence number (verification compares it with the signed records)."""
         found: dict[int, list[str]] = {}
         with self._guard("read the identity index"), self.engine.connect() as connection:
-            for seq, identity in connection.execute(select(RecordIdentity.seq, RecordIdentity.identity_id)):
-                found.setdefault(int(seq), []).append(str(identity))
+            rows = connection.execute(select(RecordIdentity.seq, RecordIdentity.identity_id)).all()
+        for seq, identity in rows:  # fetched in one go: per-row fetching cost a fifth of verify
+            found.setdefault(int(seq), []).append(str(identity))
         return found
 
     def iter_rows(self, *columns: Any, batch: int = 5000) -> Iterator[Any]:

@@ -42,7 +42,6 @@ from fusionguard.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from fusionguard.audit.record import TIMESTAMP_FORMAT
 from fusionguard.errors import Problem, TamperDetected
 from fusionguard.store.models import AuditRow
 
@@ -218,6 +217,9 @@ def verify_log(
     return report
 
 
+_CREATED_AT = QUERY_COLUMNS.index("created_at")
+
+
 def _check_columns(
     seq: int,
     stored: Any,
@@ -228,7 +230,12 @@ def _check_columns(
 ) -> None:
     """Query columns must agree with the signed record, or ``audit list`` would lie to the admin."""
     expected = tuple(columns.values())
-    found = tuple(v.strftime(TIMESTAMP_FORMAT) if isinstance(v, datetime) else v for v in stored)
+    found = tuple(stored)
+    when = found[_CREATED_AT]
+    if isinstance(when, datetime):  # rows hold naive UTC; the record its timestamp string
+        # isoformat spells TIMESTAMP_FORMAT (four-digit years) at a third of strftime's cost.
+        text = when.isoformat(timespec="microseconds") + "Z"
+        found = (*found[:_CREATED_AT], text, *found[_CREATED_AT + 1 :])
     if found != expected:
         for name, have, want in zip(QUERY_COLUMNS, found, expected, strict=True):
             if have != want:
