@@ -19,6 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from fusionguard.audit.keys import KeyRing  # noqa: E402
 from fusionguard.audit.record import ModelInfo  # noqa: E402
 from fusionguard.demo import swap  # noqa: E402
+from fusionguard.faces import DlibBackend  # noqa: E402
 from fusionguard.guard import Guard, RunInputs  # noqa: E402
 from fusionguard.media import encode_image  # noqa: E402
 from fusionguard.registry import enrol_photos  # noqa: E402
@@ -56,6 +58,53 @@ def helper_cpu_seconds(guard: Guard) -> float:
     return total
 
 
+def measure(guard: Guard, work: Path, size: int, repeats: int, label: str) -> dict[str, Any]:
+    """Median timings of ``repeats`` guarded demo swaps at ``size``² (after one warm-up run)."""
+    model = ModelInfo("fusionguard-demo-swap", "1.0", "apache-2.0")
+    source, target = work / f"src{size}.png", work / f"tgt{size}.png"
+    if not source.exists():
+        source.write_bytes(encode_image(square(testdata.grace_hopper(), size), "png"))
+        target.write_bytes(encode_image(square(testdata.astronaut(), size), "png"))
+        enrol_photos(guard.registry, guard.faces, f"source {size}", [source], roles=["source"])
+        enrol_photos(guard.registry, guard.faces, f"target {size}", [target], roles=["target"])
+
+    def pipeline(run: RunInputs) -> np.ndarray:
+        assert run.target is not None
+        return swap.swap_face(run.sources[0], run.target)
+
+    samples: list[dict[str, float]] = []
+    cpu: list[float] = []
+    for i in range(repeats + 1):
+        cpu_before = time.process_time() + helper_cpu_seconds(guard)
+        result = guard.run(
+            sources=[source],
+            target=target,
+            model=model,
+            pipeline=pipeline,
+            output_path=work / f"out{size}-{label}-{i}.png",
+        )
+        if i:  # the first run loads the models
+            samples.append(result.timings)
+            # CPU of the whole run (this process's threads and the helpers), pipeline included.
+            cpu.append(time.process_time() + helper_cpu_seconds(guard) - cpu_before)
+    # Wall clock of the run minus the wrapped function (marking overlaps the post-checks, so the
+    # steps add up to more than this).
+    overhead = [s["total"] - s["pipeline"] for s in samples]
+    row = {
+        "size": size,
+        "embeddings": label,
+        "overhead_ms_median": round(1000 * statistics.median(overhead), 1),
+        "overhead_ms_min": round(1000 * min(overhead), 1),
+        "pipeline_ms_median": round(1000 * statistics.median(s["pipeline"] for s in samples), 1),
+        "run_cpu_ms_median": round(1000 * statistics.median(cpu), 1),
+        "steps_ms_median": {
+            k: round(1000 * statistics.median(s.get(k, 0.0) for s in samples), 1) for k in STEPS
+        },
+    }
+    print(row, flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
@@ -66,50 +115,12 @@ def main() -> None:
         KeyRing.create(home / "keys", now=datetime.now(UTC))
         url = f"sqlite:///{home / 'audit.db'}"
         db.upgrade(db.open_engine(url))
+        # The default Guard (dlib's ResNet in two helper processes), and for comparison one whose
+        # backend embeds in-process, as DlibBackend() does.
         guard = Guard.from_policy("default", home=home, db_url=url, actor="bench")
-        model = ModelInfo("fusionguard-demo-swap", "1.0", "apache-2.0")
-        rows = []
-        for size in (512, 1024):
-            source, target = work / f"src{size}.png", work / f"tgt{size}.png"
-            source.write_bytes(encode_image(square(testdata.grace_hopper(), size), "png"))
-            target.write_bytes(encode_image(square(testdata.astronaut(), size), "png"))
-            enrol_photos(guard.registry, guard.faces, f"source {size}", [source], roles=["source"])
-            enrol_photos(guard.registry, guard.faces, f"target {size}", [target], roles=["target"])
-
-            def pipeline(run: RunInputs) -> np.ndarray:
-                assert run.target is not None
-                return swap.swap_face(run.sources[0], run.target)
-
-            samples: list[dict[str, float]] = []
-            cpu: list[float] = []
-            for i in range(args.repeats + 1):
-                cpu_before = time.process_time() + helper_cpu_seconds(guard)
-                result = guard.run(
-                    sources=[source],
-                    target=target,
-                    model=model,
-                    pipeline=pipeline,
-                    output_path=work / f"out{size}-{i}.png",
-                )
-                if i:  # the first run loads the models
-                    samples.append(result.timings)
-                    # CPU of the whole run (this process's threads and the helpers), pipeline included.
-                    cpu.append(time.process_time() + helper_cpu_seconds(guard) - cpu_before)
-            # Wall clock of the run minus the wrapped function (marking overlaps the post-checks, so the
-            # steps add up to more than this).
-            overhead = [s["total"] - s["pipeline"] for s in samples]
-            row = {
-                "size": size,
-                "overhead_ms_median": round(1000 * statistics.median(overhead), 1),
-                "overhead_ms_min": round(1000 * min(overhead), 1),
-                "pipeline_ms_median": round(1000 * statistics.median(s["pipeline"] for s in samples), 1),
-                "run_cpu_ms_median": round(1000 * statistics.median(cpu), 1),
-                "steps_ms_median": {
-                    k: round(1000 * statistics.median(s.get(k, 0.0) for s in samples), 1) for k in STEPS
-                },
-            }
-            rows.append(row)
-            print(row, flush=True)
+        rows = [measure(guard, work, size, args.repeats, "2 helper processes") for size in (512, 1024)]
+        in_process = Guard.from_policy("default", home=home, db_url=url, actor="bench", faces=DlibBackend())
+        rows.append(measure(in_process, work, 1024, args.repeats, "in-process"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results = {
@@ -128,15 +139,16 @@ def main() -> None:
         f"{results['machine']}; load average {results['load_average']}; "
         f"{results['date']}; median of {args.repeats} runs after a warm-up run.",
         "",
-        "| size | overhead (median) | overhead (min) | "
+        "| size | face embeddings | overhead (median) | overhead (min) | "
         + " | ".join(STEPS)
         + " | pipeline (demo swap) | CPU of the whole run |",
-        "|---" * (len(STEPS) + 5) + "|",
+        "|---" * (len(STEPS) + 6) + "|",
     ]
     for row in rows:
         steps = row["steps_ms_median"]
         lines.append(
-            f"| {row['size']}² | {row['overhead_ms_median']} ms | {row['overhead_ms_min']} ms | "
+            f"| {row['size']}² | {row['embeddings']} | {row['overhead_ms_median']} ms | "
+            f"{row['overhead_ms_min']} ms | "
             + " | ".join(f"{steps[k]}" for k in STEPS)
             + f" | {row['pipeline_ms_median']} ms | {row['run_cpu_ms_median']} ms |"
         )
