@@ -10,6 +10,11 @@ A blocked run appends a signed "blocked" record and raises :class:`PolicyViolati
 If the watermark, the signature or the database write fails, no output is released. Adapters
 (:mod:`fusionguard.adapters`) only translate arguments into :meth:`Guard.run`; they never reorder it.
 
+The order is that of decisions, not of CPU work: independent computations share the cores (inputs are
+decoded and scanned side by side, NSFW runs beside face detection, and the watermark, encoding and PDQ
+are computed beside the post-checks), but nothing is recorded or released before the step it depends
+on has passed, and a blocked run's marked output is thrown away unseen.
+
     guard = Guard.from_policy("default")
     result = guard.run(sources=["alice.jpg"], target="scene.jpg", model=ModelInfo("demo-swap"),
                        pipeline=lambda run: my_swap(run.sources[0], run.target),

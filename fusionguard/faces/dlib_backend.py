@@ -86,10 +86,11 @@ class DlibBackend(MatchingMixin):
     faces are unreliable. ``embed_processes``: run the ResNet in that many helper processes (see
     :mod:`fusionguard.faces._embed_worker`) instead of this one; 0 (the default) embeds here.
 
-    Instances are thread-safe: the HOG scan (which releases the GIL) runs on a detector per thread,
-    so several images are scanned in parallel. dlib's network is not thread-safe and holds the GIL
-    for ~75 ms per face, so in-process embeddings are serialised, and block every other Python
-    thread meanwhile; with helper processes they run in parallel, beside the rest of the run.
+    Instances are thread-safe: the HOG scan (which releases the GIL) runs outside the lock, each
+    concurrent scan on a detector of its own, so several images are scanned in parallel. dlib's
+    network is not thread-safe and holds the GIL for ~75 ms per face, so in-process embeddings are
+    serialised, and block every other Python thread meanwhile; with helper processes they run in
+    parallel, beside the rest of the run.
     """
 
     model_id: str = MODEL_ID
@@ -153,19 +154,22 @@ class DlibBackend(MatchingMixin):
             except ImportError as error:
                 raise ModelUnavailable("dlib is not installed: pip install dlib-bin") from error
             try:
-                self._models = (
+                models = (
                     dlib.shape_predictor(str(shape_path)),
                     # With helper processes the network lives there, not here.
                     None if self.embed_processes else dlib.face_recognition_model_v1(str(resnet_path)),
                 )
-                self._detectors.append(dlib.get_frontal_face_detector())
-                if self.embed_processes:
-                    self._workers = EmbedWorkers(resnet_path, self.embed_processes)
-                    self._workers.start()
+                detector = dlib.get_frontal_face_detector()
             except RuntimeError as error:  # dlib raises RuntimeError on unreadable/corrupt .dat files
                 raise ModelUnavailable(
                     f"cannot load dlib models from {shape_path.parent}: {error}"
                 ) from error
+            if self.embed_processes:
+                workers = EmbedWorkers(resnet_path, self.embed_processes)
+                workers.start()  # raises ModelUnavailable, naming the file, if the helpers cannot load it
+                self._workers = workers
+            self._detectors.append(detector)
+            self._models = models
         return self._models
 
     def load(self) -> None:

@@ -133,3 +133,18 @@ def test_ctrl_c_in_the_terminal_leaves_the_helpers_to_their_parent(helped: DlibB
     time.sleep(0.2)
     assert all(_alive(pid) for pid in pids)
     assert len(helped.detect(testdata.astronaut())) == 1
+
+
+def test_a_backend_whose_helpers_cannot_start_loads_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import face_recognition_models
+
+    corrupt = tmp_path / "dlib_face_recognition_resnet_model_v1.dat"
+    corrupt.write_bytes(b"\x00garbage" * 100)
+    monkeypatch.setattr(face_recognition_models, "face_recognition_model_location", lambda: str(corrupt))
+    backend = DlibBackend(embed_processes=1)
+    for _ in range(2):  # the second try fails the same way: nothing half-loaded is kept
+        with pytest.raises(ModelUnavailable, match=f"did not start: cannot load {corrupt}"):
+            backend.detect(testdata.astronaut())
+        assert backend._models is None and backend._workers is None
