@@ -182,7 +182,8 @@ class EmbedWorkers:
             self._started += missing
         helpers: list[_Helper] = []
         try:
-            helpers = [_Helper(self.model_path) for _ in range(missing)]
+            for _ in range(missing):  # all spawned first, so they load side by side
+                helpers.append(_Helper(self.model_path))
             for helper in helpers:
                 helper.wait_ready()
         except BaseException:
