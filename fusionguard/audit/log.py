@@ -126,7 +126,8 @@ def _statements(style: str) -> dict[str, str]:
 _SQL = {"sqlite": _statements("named"), "postgresql": _statements("pyformat")}
 
 # A transactional WAL record in its own synchronously committed transaction: once it is flushed, so is
-# every commit before it (WAL is flushed in order). Any role may call it; no logical decoding is needed.
+# every commit before it (WAL is flushed in order). Every role may call it unless an admin revoked it
+# (then appends commit synchronously); no logical decoding is needed.
 _PG_FLUSH_BARRIER = "SELECT pg_logical_emit_message(true, 'fusionguard', 'ack')"
 
 
@@ -171,11 +172,9 @@ class _Appender:
         self.barrier = False
         if self.dialect == "postgresql":
             self.connection.autocommit = True  # BEGIN and COMMIT are ours, inside the pipeline
-            try:
+            with contextlib.suppress(*self.errors):  # refused: synchronous commits instead
                 self.connection.execute(_PG_FLUSH_BARRIER)
                 self.barrier = True
-            except self.errors:
-                self.barrier = False
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
