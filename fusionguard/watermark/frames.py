@@ -15,20 +15,26 @@ Embedding (:class:`FrameMarker`)
     (RGB or BGR, as OpenCV-based tools use) does not matter. The pattern is fixed in the picture
     frame, identical in every frame of a clip: that is what lets the detector add frames up.
 
-    The tile period grows with the frame (64 px up to a short side of about 600 px, 128 px at
-    720p, 192 px at 1080p) so that a copy downscaled to 360p still holds chips the size of about
-    two pixels. Frames from 128x128 up are marked (the still-image codec needs 256x256).
+    The tile period grows with the frame (64 px at 240 lines, 192 at 480, 256 at 720, 384 at 1080)
+    so that a copy downscaled to 360 lines still has 8-pixel chips: x264 at CRF 35 removes the
+    still codec's 2-pixel chips from every predicted frame, coarse chips survive. For the same
+    reason the default energy is twice the still codec's (``strength=2``, about 35 dB PSNR per
+    frame; perceptually shaped, it shows as a faint grain in flat areas at most): with
+    ``strength=1`` (40.8 dB) a 360p excerpt survives CRF 23 but not CRF 35. Frames from 128x128 up
+    are marked (the still-image codec needs 256x256).
 
 Detection (:func:`detect_frames`)
     Every frame's luma is whitened (high-pass, divided by its local RMS) and the whitened frames are
     summed: content that moves between frames adds up incoherently (as sqrt(n)) while the
     watermark, fixed in the frame, adds up coherently (as n). The codec's geometry search and
     decoding then run once on the sum. A change of frame size starts a new group (the geometry
-    differs); with ``window=`` the clip is also cut into groups of that many consecutive frames, for
-    clips assembled from differently marked pieces. Each group is searched like one image.
+    differs), and each group is summed at two scales (full and half size: the half-size sum is
+    whitened at the coarse pattern's own scale); with ``window=`` the clip is also cut into groups
+    of that many consecutive frames, for clips assembled from differently marked pieces. Each
+    group is searched like one image.
 
 False-alarm probability
-    Every group decodes ``DECODE_TRIALS`` = 8 hypotheses (lattice x orientation x shift, chosen by
+    Every group (and scale) decodes ``DECODE_TRIALS`` = 8 hypotheses (lattice x orientation x shift, chosen by
     the sync template only) and, as in the codec, the number ``d`` of the 48 keyed check bits that
     disagree with the MAC of the decoded payload is Binomial(48, 1/2) for each of them under H0 --
     however many frames were added, and however the hypotheses were chosen. The reported
@@ -70,7 +76,14 @@ from .masking import luminance as codec_luminance
 
 FRAME_MIN_SIZE = 128
 BASE_PERIOD = 64
-PERIOD_STEP = 400  # short-side pixels per step of the period: 64 px below ~600, 128 at 720p, 192 at 1080p
+# Short-side pixels per 64-px step of the period: 64 px at 240 lines, 192 at 480, 256 at 720, 384 at 1080,
+# so that a copy downscaled to 360 lines still has a period of about 128 px (8 px chips): the coarse chips
+# are what survives heavy H.264 quantisation (CRF 35), which wipes out the still-image codec's 2 px chips.
+PERIOD_STEP = 180
+DEFAULT_STRENGTH = 2.0  # twice the still codec's energy: about 35 dB PSNR per frame
+# Detection sums whitened frames at these extra downscales (besides the codec's own): the coarse frame
+# pattern is whitened at its own scale, and each scale is one more group of hypotheses in the bound.
+DETECT_SCALES = (1, 2)
 GAIN_CELL = 8  # pixels per side of a gain-map cell
 SHAPE_CACHE = 8  # frame shapes kept precomputed per marker
 
@@ -107,10 +120,11 @@ class _ShapePlan:
 class FrameMarker:
     """Marks frames with one payload under a codec's key; thread-safe, cheap per frame.
 
-    ``strength`` scales the codec's embedding energy (1.0: about 40.8 dB PSNR per frame).
+    ``strength`` scales the still codec's embedding energy (2.0, the default: about 35 dB PSNR per
+    frame, survives CRF 35 at 360p; 1.0: about 40.8 dB, survives CRF 23 at 360p).
     """
 
-    def __init__(self, codec: WatermarkCodec, payload: int, *, strength: float = 1.0) -> None:
+    def __init__(self, codec: WatermarkCodec, payload: int, *, strength: float = DEFAULT_STRENGTH) -> None:
         if not isinstance(codec, WatermarkCodec):
             raise BadInput(f"FrameMarker: expected a WatermarkCodec, got {type(codec).__name__}")
         if isinstance(payload, bool) or not isinstance(payload, int | np.integer):
@@ -188,31 +202,48 @@ class FramesDetection(Detection):
     group_frames: int = 0
 
 
+def _scales(height: int, width: int) -> tuple[int, ...]:
+    """Downscale factors at which frames of this size are whitened and summed."""
+    base = max(1, math.ceil(max(height, width) / DETECT_MAX_SIDE))
+    return tuple(base * s for s in DETECT_SCALES if min(height, width) // (base * s) >= FRAME_MIN_SIZE)
+
+
+def _whitened(frame: UInt8Array, factors: tuple[int, ...]) -> list[FloatArray]:
+    # Same weights as the codec's luminance; the mark is equal on the three channels, so any
+    # channel order carries all of it.
+    luma = frame.astype(np.float32) if frame.ndim == 2 else codec_luminance(frame)
+    out = []
+    for factor in factors:
+        scaled = luma
+        if factor > 1:
+            size = (luma.shape[1] // factor, luma.shape[0] // factor)
+            scaled = np.asarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA), np.float32)
+        out.append(whiten(scaled))
+    return out
+
+
 class _Group:
-    def __init__(self, shape: tuple[int, int], factor: int) -> None:
+    """Consecutive frames of one size, summed (whitened) at each detection scale."""
+
+    def __init__(self, shape: tuple[int, int], parent: _Group | None = None) -> None:
         self.shape = shape
-        self.factor = factor
-        self.total: FloatArray | None = None
+        self.parent = parent
+        self.factors = _scales(*shape)
+        self.totals: list[FloatArray] = []
         self.count = 0
 
-    def add(self, luma: FloatArray) -> None:
-        if self.factor > 1:
-            size = (luma.shape[1] // self.factor, luma.shape[0] // self.factor)
-            luma = np.asarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA), np.float32)
-        white = whiten(luma)
-        if self.total is None:
-            self.total = white
+    def add(self, whites: list[FloatArray]) -> None:
+        if not self.totals:
+            self.totals = [w.copy() for w in whites]
         else:
-            self.total += white
+            for total, white in zip(self.totals, whites, strict=True):
+                total += white
         self.count += 1
 
 
-def _frame_luma(frame: UInt8Array) -> FloatArray:
-    if frame.ndim == 2:
-        return frame.astype(np.float32)
-    # Same weights as the codec's luminance; the mark is equal on the three channels, so any
-    # channel order carries all of it.
-    return codec_luminance(frame)
+def _validate_count(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise BadInput(f"{name}: expected a positive number of frames, got {value!r}")
 
 
 def inspect_frames(
@@ -227,40 +258,40 @@ def inspect_frames(
     For diagnostics and calibration; :func:`detect_frames` decides. None when no frame was given
     or no lattice could be formed at all.
     """
-    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
-        raise BadInput(f"window: expected a positive number of frames, got {window!r}")
-    if max_frames is not None and (
-        isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1
-    ):
-        raise BadInput(f"max_frames: expected a positive number of frames, got {max_frames!r}")
+    _validate_count("window", window)
+    _validate_count("max_frames", max_frames)
     whole: list[_Group] = []  # one per run of frames of the same size
-    windows: list[_Group] = []
+    windows: list[_Group] = []  # runs of at most `window` frames within those
     count = 0
     for frame in frames:
         if max_frames is not None and count >= max_frames:
             break
         frame = _check_frame(frame, f"detect_frames: frame {count}")
-        h, w = frame.shape[:2]
-        luma = _frame_luma(frame)
-        if not whole or whole[-1].shape != (h, w):
-            whole.append(_Group((h, w), max(1, math.ceil(max(h, w) / DETECT_MAX_SIDE))))
+        shape = (frame.shape[0], frame.shape[1])
+        if not whole or whole[-1].shape != shape:
+            whole.append(_Group(shape))
             if window is not None:
-                windows.append(_Group((h, w), whole[-1].factor))
+                windows.append(_Group(shape, whole[-1]))
         elif window is not None and windows[-1].count >= window:
-            windows.append(_Group((h, w), whole[-1].factor))
-        whole[-1].add(luma)
+            windows.append(_Group(shape, whole[-1]))
+        whites = _whitened(frame, whole[-1].factors)
+        whole[-1].add(whites)
         if window is not None:
-            windows[-1].add(luma)
+            windows[-1].add(whites)
         count += 1
     # A window that is its whole group adds nothing new (and would be counted twice).
-    groups = whole + [g for g in windows if not any(g.count == o.count and g.shape == o.shape for o in whole)]
-    if not groups:
+    groups = whole + [g for g in windows if g.parent is not None and g.count < g.parent.count]
+    searches = [
+        (group, total, factor)
+        for group in groups
+        for total, factor in zip(group.totals, group.factors, strict=True)
+    ]
+    if not searches:
         return None
-    hypotheses = DECODE_TRIALS * len(groups)
+    hypotheses = DECODE_TRIALS * len(searches)
     best: tuple[Candidate, _Group] | None = None
-    for group in groups:
-        assert group.total is not None
-        for candidate in codec._search(group.total, group.factor):
+    for group, total, factor in searches:
+        for candidate in codec._search(total, factor):
             key = (candidate.check_errors, -candidate.sync_score)
             if best is None or key < (best[0].check_errors, -best[0].sync_score):
                 best = (candidate, group)
