@@ -246,18 +246,19 @@ def _validate_count(name: str, value: int | None) -> None:
         raise BadInput(f"{name}: expected a positive number of frames, got {value!r}")
 
 
-def inspect_frames(
-    codec: WatermarkCodec,
-    frames: Iterable[UInt8Array],
-    *,
-    window: int | None = None,
-    max_frames: int | None = None,
-) -> FramesDetection | None:
-    """The most plausible decoding of a clip, whatever its false-alarm probability.
+@dataclass(frozen=True)
+class _ClipSearch:
+    """Every decoded hypothesis of a clip with the group it came from, and the totals."""
 
-    For diagnostics and calibration; :func:`detect_frames` decides. None when no frame was given
-    or no lattice could be formed at all.
-    """
+    decoded: list[tuple[Candidate, _Group]]
+    frames: int
+    groups: int
+    hypotheses: int
+
+
+def _search_clip(
+    codec: WatermarkCodec, frames: Iterable[UInt8Array], window: int | None, max_frames: int | None
+) -> _ClipSearch:
     _validate_count("window", window)
     _validate_count("max_frames", max_frames)
     whole: list[_Group] = []  # one per run of frames of the same size
@@ -286,31 +287,39 @@ def inspect_frames(
         for group in groups
         for total, factor in zip(group.totals, group.factors, strict=True)
     ]
-    if not searches:
+    decoded = [(c, group) for group, total, factor in searches for c in codec._search(total, factor)]
+    # Every search counts DECODE_TRIALS, even one that decoded fewer (a conservative bound).
+    return _ClipSearch(decoded, count, len(groups), DECODE_TRIALS * len(searches))
+
+
+def inspect_frames(
+    codec: WatermarkCodec,
+    frames: Iterable[UInt8Array],
+    *,
+    window: int | None = None,
+    max_frames: int | None = None,
+) -> FramesDetection | None:
+    """The most plausible decoding of a clip, whatever its false-alarm probability.
+
+    For diagnostics and calibration; :func:`detect_frames` decides. None when no frame was given
+    or no lattice could be formed at all.
+    """
+    search = _search_clip(codec, frames, window, max_frames)
+    if not search.decoded:
         return None
-    hypotheses = DECODE_TRIALS * len(searches)
-    best: tuple[Candidate, _Group] | None = None
-    for group, total, factor in searches:
-        for candidate in codec._search(total, factor):
-            key = (candidate.check_errors, -candidate.sync_score)
-            if best is None or key < (best[0].check_errors, -best[0].sync_score):
-                best = (candidate, group)
-    if best is None:
-        return None
-    candidate, group = best
+    candidate, group = min(search.decoded, key=lambda item: (item[0].check_errors, -item[0].sync_score))
     recoded = codec._codeword(candidate.payload)
+    tail = ecc.binomial_cdf_half(candidate.check_errors, ecc.CHECK_BITS)
     return FramesDetection(
         payload=candidate.payload,
-        false_alarm_probability=min(
-            1.0, hypotheses * ecc.binomial_cdf_half(candidate.check_errors, ecc.CHECK_BITS)
-        ),
+        false_alarm_probability=min(1.0, search.hypotheses * tail),
         check_errors=candidate.check_errors,
         bit_errors=int(np.count_nonzero((candidate.reading < 0) != (recoded == 1))),
         sync_score=candidate.sync_score,
         **describe(candidate.geometry),
-        frames=count,
-        groups=len(groups),
-        hypotheses=hypotheses,
+        frames=search.frames,
+        groups=search.groups,
+        hypotheses=search.hypotheses,
         group_frames=group.count,
     )
 
