@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -64,6 +64,9 @@ from fusionguard.policy import Policy
 from fusionguard.registry.registry import ConsentRegistry
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
+
+if TYPE_CHECKING:
+    from fusionguard.stream import StreamSession
 
 ImageInput = str | os.PathLike[str] | bytes | np.ndarray
 ExtraCheck = Callable[["RunInputs"], None]
@@ -322,6 +325,25 @@ class Guard:
             result = self._record_release(marked, model, refs, destination, workspace, extra, timer)
         timer.seconds["total"] = time.perf_counter() - began
         return replace(result, timings=dict(timer.seconds))
+
+    # -- live streams (fusionguard.stream) -------------------------------------------------------
+
+    def stream(
+        self,
+        *,
+        sources: Sequence[ImageInput],
+        model: ModelInfo,
+        color_order: ColorOrder = "RGB",
+        extra: dict[str, Any] | None = None,
+    ) -> StreamSession:
+        """A guarded live stream: sources checked now, faces/NSFW in the background, every frame marked.
+
+        Raises the violation (after recording it) when a source fails its checks. See
+        :mod:`fusionguard.stream` for what runs when, and what a frame with an unchecked face does.
+        """
+        from fusionguard.stream import StreamSession
+
+        return StreamSession(self, sources=sources, model=model, color_order=color_order, extra=extra)
 
     def _load(self, item: ImageInput, label: str, color_order: str) -> LoadedImage:
         max_pixels = self.policy.media.max_pixels
