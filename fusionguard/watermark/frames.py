@@ -30,16 +30,17 @@ Detection (:func:`detect_frames`)
     decoding then run once on the sum; the lattice search also looks at the sum of the frames'
     power spectra (an encoder's predicted frames carry the mark moved along with the content by
     motion compensation, which blurs it in the sum of frames but leaves the lattice lines of each
-    frame's spectrum where they were). Only the sync template ranks the hypotheses either way. A change of frame size starts a new group (the geometry
-    differs), and each group is summed at two scales (full and half size: the half-size sum is
-    whitened at the coarse pattern's own scale); with ``window=`` the clip is also cut into groups
-    of that many consecutive frames, for clips assembled from differently marked pieces. Each
-    group is searched like one image.
+    frame's spectrum where they were). Only the sync template ranks the hypotheses either way.
+    A change of frame size starts a new group (the geometry differs), and each group is summed at
+    two scales (full and half size: the half-size sum is whitened at the coarse pattern's own
+    scale); with ``window=`` the clip is also cut into groups of that many consecutive frames, for
+    clips assembled from differently marked pieces. Each group is searched like one image.
 
 False-alarm probability
-    Every group (and scale) decodes ``DECODE_TRIALS`` = 8 hypotheses (lattice x orientation x shift, chosen by
-    the sync template only) and, as in the codec, the number ``d`` of the 48 keyed check bits that
-    disagree with the MAC of the decoded payload is Binomial(48, 1/2) for each of them under H0 --
+    Every group (and scale) decodes ``DECODE_TRIALS`` = 8 hypotheses (lattice x orientation x
+    shift, chosen by the sync template only) and, as in the codec, the number ``d`` of the 48
+    keyed check bits that disagree with the MAC of the decoded payload is Binomial(48, 1/2) for
+    each of them under H0 --
     however many frames were added, and however the hypotheses were chosen. The reported
     probability is the union bound over every decoded hypothesis of every group,
     ``min(1, 8 * groups * P[Binomial(48, 1/2) <= d])``: all frames and all hypotheses are counted
