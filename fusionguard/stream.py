@@ -574,9 +574,10 @@ class StreamSession:
         return record
 
     def close(self) -> AuditRecord:
-        """Stop the checks and append the session's signed close record (once; later calls are no-ops).
+        """Stop the checks and append the session's signed close record; returns it.
 
-        Raises :class:`AuditError` when the record cannot be written.
+        Raises :class:`AuditError` when the record cannot be written, :class:`BadInput` when the
+        session was closed already (leaving a ``with`` block closes it).
         """
         with self._lock:
             if self._closed:
