@@ -14,10 +14,10 @@ What runs when
     and hashed into the session's running SHA-256. Two background threads sample frames: faces at
     ``stream.face_fps`` on the *input* frame (the camera picture, ``target=``), NSFW at
     ``stream.nsfw_fps`` on the frame released. Detected faces are grouped into tracks by position
-    (box IoU); a face that starts a new track is identified and needs active *target* consent (unknown
-    faces follow ``consent.unknown_target_faces``). A track's identity is not re-checked on every
-    detection; consent is read again for every track at each interim record, so a revocation stops
-    the stream within ``interim_seconds``.
+    (box IoU); a face that starts a new track is identified and needs active *target* consent
+    (an unknown face passes only with ``consent.unknown_target_faces: allow``). A track's identity
+    is not re-checked on every detection; consent is read again for every track at each interim
+    record, so a revocation stops the stream within ``interim_seconds``.
 
 A frame with a face that was not yet checked (read this)
     Face detection is sampled, so a face that enters the picture is released, marked, in the frames
@@ -388,7 +388,9 @@ class StreamSession:
         when = round(taken_at - self._started, 3)
         reason = None
         if identity is None:
-            if rules.required and rules.unknown_target_faces == "block":
+            # Only an explicit "allow" lets an unknown face through: a live frame cannot be
+            # anonymised here, so any other setting blocks (fail closed).
+            if rules.required and rules.unknown_target_faces != "allow":
                 nearest = (
                     f"nearest {data['nearest']} at distance {data['distance']}"
                     if data["nearest"]
