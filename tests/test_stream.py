@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from collections.abc import Iterator
@@ -136,6 +137,9 @@ def test_allowed_stream_marks_every_frame_and_closes_with_a_record(
     assert close.decision == "allowed"
     assert int(detail["watermark_id"], 16) == session.watermark_id
     assert detail["frames_released"] == stats.released and detail["frames_withheld"] == stats.withheld
+    # The record commits to exactly the frames that left, in order.
+    assert detail["frames_hashed"] == len(shown)
+    assert detail["frames_sha256"] == hashlib.sha256(b"".join(s.tobytes() for s in shown)).hexdigest()
     collins = next(p.identity_id for p in guard.registry.identities() if p.display_name == "Eileen Collins")
     assert collins in close.identities  # the person on camera, as a target
     assert close.sources[0].identities  # the checked source
