@@ -44,9 +44,11 @@ Records
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
+import os
 import queue
 import threading
 import time
@@ -86,6 +88,7 @@ __all__ = [
 TRACK_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
 TRACK_TTL = 2.0  # seconds a track survives without being detected
 FIRST_CHECK_GRACE = 10.0  # the first frame waits at most this long for the session's first face check
+BACKGROUND_NICE = 10  # niceness of the check and hash threads: the frame loop comes first
 Frame = np.ndarray
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,6 +125,12 @@ class StreamStats:
     tracks: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _lower_priority() -> None:
+    """Nice the calling thread (Linux: per thread), so the checks yield the cores to the frame loop."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+
+
 class _Sampler:
     """A background thread that takes one frame at a time from the hot path, at most ``rate``/s.
 
@@ -152,6 +161,7 @@ class _Sampler:
             self._ready.set()
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             self._ready.wait()
             self._ready.clear()
@@ -189,6 +199,7 @@ class _FrameHasher:
         self._queue.put(frame)
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             frame = self._queue.get()
             try:
