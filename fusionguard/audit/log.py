@@ -28,14 +28,13 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from fusionguard.audit.canonical import canonical_json, parse_json_object
+from fusionguard.audit.canonical import canonical_json
 from fusionguard.audit.checkpoint import Checkpoint, verify_checkpoint
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.merkle import (
@@ -45,11 +44,12 @@ from fusionguard.audit.merkle import (
     leaf_hash,
     root_hash,
 )
+from fusionguard.audit.reader import Filters, LogSnapshot, StoredRecord, naive_utc
 from fusionguard.audit.record import AuditRecord
 from fusionguard.config import Clock, utc_now
 from fusionguard.errors import AuditError, NotFound, Problem, TamperDetected
 from fusionguard.store import db
-from fusionguard.store.models import AuditRow, CheckpointRow, LogState, RecordIdentity
+from fusionguard.store.models import CheckpointRow, LogState
 
 SIGNING_CONTEXT = b"fusionguard.audit-record/v1\n"
 INCLUSION_FORMAT = "fusionguard.inclusion-proof/v1"
@@ -251,34 +251,7 @@ class Receipt:
     checkpoint: str
 
 
-@dataclass(frozen=True)
-class StoredRecord:
-    seq: int
-    record: AuditRecord
-    envelope: dict[str, Any]
-    key_id: str
-
-    def to_json(self) -> dict[str, Any]:
-        return self.envelope
-
-
-@dataclass(frozen=True)
-class Filters:
-    since: datetime | None = None
-    until: datetime | None = None
-    decision: str | None = None
-    model: str | None = None
-    identity: str | None = None
-    watermark_id: str | None = None
-    taken_down: bool | None = None
-    limit: int | None = None
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """Rows store naive UTC; a naive ``moment`` is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+_naive_utc = naive_utc
 
 
 class AuditLog:
@@ -399,6 +372,7 @@ class AuditLog:
         """
         if not records:
             return []
+        self.refresh_keys()
         appender = self._checkout()
         try:
             sealed = self._append_with(appender, records)
@@ -424,6 +398,11 @@ class AuditLog:
                 f"could not append to the audit log in {db.describe(str(self.engine.url))}: "
                 f"{db.first_line(error)}"
             ) from None
+
+    def refresh_keys(self) -> None:
+        """Pick up a rotated key ring (``keys rotate`` in another process): the newest key signs next."""
+        if self.ring.changed() and self.ring.directory is not None:
+            self.ring = KeyRing.load(self.ring.directory)
 
     def _checkout(self) -> _Appender:
         with self._appenders_lock:
@@ -545,12 +524,25 @@ class AuditLog:
 
     # -- reading --------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[LogSnapshot]:
+        """One read transaction: everything read through it comes from one state of the log.
+
+        PostgreSQL: ``REPEATABLE READ``, read only (the snapshot is taken at the first read).
+        SQLite: one ``BEGIN`` … ``COMMIT``; in WAL mode the first read fixes what it sees.
+        """
+        with self._guard("read the log"):
+            connection = self.engine.connect()
+            if self.engine.dialect.name == "postgresql":
+                connection = connection.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with connection, connection.begin():
+                yield LogSnapshot(connection)
+
     def state(self) -> tuple[str, int, str | None]:
-        with self._guard("read the log state"), self.engine.connect() as connection:
-            row = connection.execute(select(LogState).where(LogState.id == 1)).first()
-        if row is None:
-            raise AuditError("the log has no state row; run 'fusionguard init'")
-        return str(row.origin), int(row.tree_size), row.head_note
+        with self.snapshot() as snapshot:
+            return snapshot.state()
 
     def head(self) -> str:
         note = self.state()[2]
@@ -560,102 +552,43 @@ class AuditLog:
 
     def get(self, key: str) -> StoredRecord:
         """A record by record ID, by sequence number, or by watermark ID (16 hex digits)."""
-        query = select(AuditRow)
-        if key.isdigit() and len(key) < 16:
-            query = query.where(AuditRow.seq == int(key))
-        elif len(key) == 16:
-            query = query.where(AuditRow.watermark_id == key.lower())
-        else:
-            query = query.where(AuditRow.record_id == key.lower())
-        with self._guard("read a record"), self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        if row is None:
-            raise NotFound(
-                f"no audit record {key!r} (give a record ID, sequence number or "
-                "watermark ID; 'fusionguard audit list' shows them)"
-            )
-        return _stored(row)
+        with self.snapshot() as snapshot:
+            return snapshot.get(key)
 
-    def query(self, filters: Filters = Filters()) -> list[StoredRecord]:
-        query = select(AuditRow).order_by(AuditRow.seq)
-        if filters.since:
-            query = query.where(AuditRow.created_at >= _naive_utc(filters.since))
-        if filters.until:
-            query = query.where(AuditRow.created_at < _naive_utc(filters.until))
-        if filters.decision:
-            query = query.where(AuditRow.decision == filters.decision)
-        if filters.model:
-            query = query.where(AuditRow.model_name == filters.model)
-        if filters.watermark_id:
-            query = query.where(AuditRow.watermark_id == filters.watermark_id.lower())
-        if filters.identity:
-            query = query.where(
-                AuditRow.seq.in_(
-                    select(RecordIdentity.seq).where(RecordIdentity.identity_id == filters.identity)
-                )
-            )
-        if filters.taken_down is not None:
-            taken = select(AuditRow.refers_to).where(AuditRow.kind == "takedown")
-            query = query.where(AuditRow.kind == "run").where(
-                AuditRow.record_id.in_(taken) if filters.taken_down else AuditRow.record_id.not_in(taken)
-            )
-        if filters.limit:
-            query = query.limit(filters.limit)
-        with self._guard("query the log"), self.engine.connect() as connection:
-            return [_stored(row) for row in connection.execute(query)]
+    def query(self, filters: Filters | None = None) -> list[StoredRecord]:
+        with self.snapshot() as snapshot:
+            return snapshot.query(filters or Filters())
 
     def identity_rows(self) -> dict[int, list[str]]:
         """The identity index, by sequence number (verification compares it with the signed records)."""
-        found: dict[int, list[str]] = {}
-        with self._guard("read the identity index"), self.engine.connect() as connection:
-            rows = connection.execute(select(RecordIdentity.seq, RecordIdentity.identity_id)).all()
-        for seq, identity in rows:  # fetched in one go: per-row fetching cost a fifth of verify
-            found.setdefault(int(seq), []).append(str(identity))
-        return found
+        with self.snapshot() as snapshot:
+            return snapshot.identity_rows()
 
     def iter_rows(self, *columns: Any, batch: int = 5000) -> Iterator[Any]:
-        """Stored rows (all columns, or ``columns``) in sequence order, streamed by keyset pagination."""
-        query = select(AuditRow.seq, *columns) if columns else select(AuditRow)
-        last = -1
-        with self._guard("read the log"), self.engine.connect() as connection:
-            while True:
-                rows = connection.execute(
-                    query.where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
-                ).all()
-                if not rows:
-                    return
-                yield from rows
-                last = int(rows[-1].seq)
+        """Stored rows (all columns, or ``columns``) in sequence order, from one snapshot."""
+        with self.snapshot() as snapshot:
+            yield from snapshot.iter_rows(*columns, batch=batch)
 
     def count(self) -> int:
-        with self._guard("count records"), self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(AuditRow)).scalar_one())
+        with self.snapshot() as snapshot:
+            return snapshot.count()
 
     def checkpoints(self) -> list[tuple[int, bytes, str]]:
-        with self._guard("read checkpoints"), self.engine.connect() as connection:
-            rows = connection.execute(
-                select(CheckpointRow.tree_size, CheckpointRow.root_hash, CheckpointRow.note).order_by(
-                    CheckpointRow.tree_size
-                )
-            ).all()
-        return [(int(r.tree_size), bytes(r.root_hash), str(r.note)) for r in rows]
+        with self.snapshot() as snapshot:
+            return snapshot.checkpoints()
 
     # -- proofs -----------------------------------------------------------------------------------
 
-    def _leaves(self, size: int) -> list[bytes]:
-        with self._guard("read leaf hashes"), self.engine.connect() as connection:
-            rows = connection.execute(
-                select(AuditRow.leaf_hash).where(AuditRow.seq < size).order_by(AuditRow.seq)
-            ).all()
-        return [bytes(r.leaf_hash) for r in rows]
-
     def inclusion_proof(self, key: str) -> dict[str, Any]:
         """A self-contained proof that a record is in the log under the current signed head."""
-        stored = self.get(key)
-        origin, _, note = self.state()
-        note = note or self.checkpoint()
-        head = verify_checkpoint(note, self.ring, origin=origin)
-        leaves = self._leaves_or_raise(head)
+        if self.state()[2] is None:  # a log that never had an append: sign its head first
+            self.checkpoint()
+        with self.snapshot() as snapshot:
+            stored = snapshot.get(key)
+            origin, _, head_note = snapshot.state()
+            note = head_note or ""
+            head = verify_checkpoint(note, self.ring, origin=origin)
+            leaves = self._leaves_or_raise(snapshot, head)
         proof = inclusion_proof(leaves, stored.seq)
         return {
             "format": INCLUSION_FORMAT,
@@ -669,11 +602,14 @@ class AuditLog:
 
     def consistency_proof(self, old_note: str) -> dict[str, Any]:
         """Prove that the log at ``old_note`` is a prefix of the log at its current head."""
-        origin, _, note = self.state()
-        old = verify_checkpoint(old_note, self.ring, origin=origin)
-        note = note or self.checkpoint()
-        head = verify_checkpoint(note, self.ring, origin=origin)
-        leaves = self._leaves_or_raise(head)
+        if self.state()[2] is None:
+            self.checkpoint()
+        with self.snapshot() as snapshot:
+            origin, _, head_note = snapshot.state()
+            note = head_note or ""
+            old = verify_checkpoint(old_note, self.ring, origin=origin)
+            head = verify_checkpoint(note, self.ring, origin=origin)
+            leaves = self._leaves_or_raise(snapshot, head)
         if old.tree_size > head.tree_size or old.tree_size == 0:
             raise AuditError(f"cannot prove consistency from size {old.tree_size} to {head.tree_size}")
         proof = consistency_proof(leaves, old.tree_size)
@@ -685,9 +621,10 @@ class AuditLog:
             "consistency_path": [base64.b64encode(p).decode() for p in proof],
         }
 
-    def _leaves_or_raise(self, head: Checkpoint) -> list[bytes]:
+    @staticmethod
+    def _leaves_or_raise(snapshot: LogSnapshot, head: Checkpoint) -> list[bytes]:
         """Leaf hashes up to the head, refusing to build proofs over a log that does not match it."""
-        leaves = self._leaves(head.tree_size)
+        leaves = snapshot.leaves(head.tree_size)
         if len(leaves) != head.tree_size:
             raise TamperDetected(
                 [
@@ -739,13 +676,3 @@ def identities_of(body: dict[str, Any]) -> list[str]:
     """The identity IDs a record involves (rows of ``audit_record_identities``), sorted."""
     found = {i for ref in (*body["sources"], *body["targets"]) for i in ref["identities"]}
     return sorted(found)
-
-
-def _stored(row: Any) -> StoredRecord:
-    envelope = parse_json_object(row.envelope)
-    return StoredRecord(
-        seq=int(row.seq),
-        record=AuditRecord.from_json(envelope["record"]),
-        envelope=envelope,
-        key_id=str(row.key_id),
-    )
