@@ -21,7 +21,7 @@ from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Filters, StoredRecord
 from fusionguard.audit.record import takedown_record
 from fusionguard.audit.verify import checkpoint_summary, verify_log, verify_proof_file
-from fusionguard.config import Settings, utc_now
+from fusionguard.config import Settings, make_private_home, utc_now
 from fusionguard.errors import FusionGuardError, PolicyViolation, TamperDetected
 from fusionguard.store import db
 
@@ -85,7 +85,9 @@ pass_context = click.make_pass_decorator(Context)
 def init(context: Context) -> None:
     """Create the home, the signing key and the database schema (or upgrade it)."""
     settings = context.settings
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tightened = make_private_home(settings.home)
+    if tightened:
+        click.echo(tightened)
     if not (settings.keys_dir / "ring.json").exists():
         KeyRing.create(settings.keys_dir, now=utc_now())
     ring = context.ring()
@@ -194,14 +196,41 @@ def audit_show(context: Context, record: str) -> None:
     type=click.Path(dir_okay=False),
     help="An exported checkpoint the log must still be consistent with (repeatable).",
 )
+@click.option(
+    "--trusted-keys",
+    type=click.Path(dir_okay=False),
+    help="Accept only these public keys ('keys export-public'), not the home's ring "
+    "[env FUSIONGUARD_TRUSTED_KEYS].",
+)
+@click.option(
+    "--allow-missing-witness",
+    is_flag=True,
+    help="Verify even though the witness file (rollback detection) is missing.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
-def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_json: bool) -> None:
+def audit_verify(
+    context: Context,
+    full: bool,
+    checkpoints: tuple[str, ...],
+    trusted_keys: str | None,
+    allow_missing_witness: bool,
+    as_json: bool,
+) -> None:
     """Recompute the log; name every edited, missing, reordered or badly signed record."""
     log = context.log()
     notes = [Path(p).read_text() for p in checkpoints]
+    pinned_path = Path(trusted_keys) if trusted_keys else context.settings.trusted_keys
+    pinned = KeyRing.load_public(pinned_path) if pinned_path is not None else None
     with _progress(log.count(), "verifying") as progress:
-        report = verify_log(log, full=full, external_checkpoints=notes, progress=progress)
+        report = verify_log(
+            log,
+            full=full,
+            external_checkpoints=notes,
+            progress=progress,
+            trusted_keys=pinned,
+            require_witness=not allow_missing_witness,
+        )
     if as_json:
         _emit(
             {

@@ -44,7 +44,9 @@ from fusionguard.audit.merkle import (
     leaf_hash,
     root_hash,
 )
-from fusionguard.audit.reader import Filters, LogSnapshot, StoredRecord, naive_utc
+from fusionguard.audit.reader import Filters as Filters  # re-exported: callers import them from here
+from fusionguard.audit.reader import LogSnapshot, naive_utc
+from fusionguard.audit.reader import StoredRecord as StoredRecord
 from fusionguard.audit.record import AuditRecord
 from fusionguard.config import Clock, utc_now
 from fusionguard.errors import AuditError, NotFound, Problem, TamperDetected
