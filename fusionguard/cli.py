@@ -404,8 +404,11 @@ def consent() -> None:
 
 def _registry(context: Context) -> Any:
     from fusionguard.registry import ConsentRegistry
+    from fusionguard.registry.identity_keys import IdentityKeyStore
 
-    return ConsentRegistry.open(context.settings.db_url)
+    return ConsentRegistry.open(
+        context.settings.db_url, keys=IdentityKeyStore(context.settings.identity_keys_dir), log=context.log()
+    )
 
 
 @consent.command("enroll")
@@ -448,6 +451,41 @@ def consent_enroll(
         evidence=Path(evidence).read_bytes() if evidence else None,
     )
     click.echo(identity)
+
+
+@consent.command("grant")
+@click.argument("identity")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["source", "target"]),
+    help="Role to consent to (repeatable).",
+)
+@click.option("--until", help="Consent end date (ISO 8601).")
+@click.option(
+    "--evidence",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The signed consent document; only its SHA-256 is stored.",
+)
+@pass_context
+def consent_grant(
+    context: Context, identity: str, roles: tuple[str, ...], until: str | None, evidence: str | None
+) -> None:
+    """Give an enrolled person consent for a role (again, after a revocation)."""
+    from fusionguard.media import sha256_hex
+
+    granted = _registry(context).grant(
+        identity,
+        roles,
+        valid_until=_parse_time(until),
+        evidence_sha256=sha256_hex(Path(evidence).read_bytes()) if evidence else None,
+    )
+    if granted:
+        click.echo(f"granted {','.join(granted)} consent to {identity}")
+    else:
+        click.echo(f"{identity} already has live {','.join(sorted(set(roles)))} consent")
 
 
 @consent.command("list")

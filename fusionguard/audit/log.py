@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from fusionguard.audit.canonical import canonical_json
@@ -134,7 +134,7 @@ _PG_FLUSH_BARRIER = "SELECT pg_logical_emit_message(true, 'fusionguard', 'ack')"
 
 
 @dataclass
-class _Sealed:
+class Sealed:
     """What one append writes, computed under the lock from the log's state."""
 
     rows: list[dict[str, Any]]
@@ -207,38 +207,42 @@ class _Appender:
             raise AuditError("the log has no state row; run 'fusionguard init'")
         return str(row[0]), int(row[1]), bytes(row[2])
 
-    def commit(self, sealed: _Sealed) -> None:
+    def commit(self, sealed: Sealed) -> None:
         """Write the sealed rows and commit; returns once the commit is durable."""
-        if self.dialect != "postgresql":
-            # SQLAlchemy's own text format for SQLite DATETIME columns, so reads parse it back.
-            for row in (*sealed.rows, sealed.state, *([sealed.checkpoint] if sealed.checkpoint else [])):
-                key = "updated_at" if "updated_at" in row else "created_at"
-                row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S.%f")
         cursor = self.connection.cursor()
         try:
             if self.dialect == "postgresql":
                 with self.connection.pipeline():
-                    self._write(cursor, sealed)
+                    write_sealed(cursor, self.dialect, sealed)
                     cursor.execute("COMMIT")
                     if self.barrier:
                         cursor.execute(_PG_FLUSH_BARRIER)
             else:
-                self._write(cursor, sealed)
+                write_sealed(cursor, self.dialect, sealed)
                 cursor.execute("COMMIT")
         finally:
             cursor.close()
 
-    def _write(self, cursor: Any, sealed: _Sealed) -> None:
-        cursor.executemany(self.sql["record"], sealed.rows)
-        if sealed.identities:
-            cursor.executemany(self.sql["identity"], sealed.identities)
-        if sealed.checkpoint is not None:
-            cursor.execute(self.sql["checkpoint"], sealed.checkpoint)
-        cursor.execute(self.sql["state"], sealed.state)
-
     def rollback(self) -> None:
         with contextlib.suppress(Exception):
             self.connection.execute("ROLLBACK")
+
+
+def write_sealed(cursor: Any, dialect: str, sealed: Sealed) -> None:
+    """The one way rows get into the log: the driver statements of :data:`_SQL`, on any cursor that is
+    inside a transaction holding the log's lock (an appender's, or a caller's via ``append_in``)."""
+    sql = _SQL["postgresql" if dialect == "postgresql" else "sqlite"]
+    if dialect != "postgresql":
+        # SQLAlchemy's own text format for SQLite DATETIME columns, so reads parse it back.
+        for row in (*sealed.rows, sealed.state, *([sealed.checkpoint] if sealed.checkpoint else [])):
+            key = "updated_at" if "updated_at" in row else "created_at"
+            row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S.%f")
+    cursor.executemany(sql["record"], sealed.rows)
+    if sealed.identities:
+        cursor.executemany(sql["identity"], sealed.identities)
+    if sealed.checkpoint is not None:
+        cursor.execute(sql["checkpoint"], sealed.checkpoint)
+    cursor.execute(sql["state"], sealed.state)
 
 
 _SELECT_STATE = select(LogState).where(LogState.id == 1)
@@ -389,7 +393,7 @@ class AuditLog:
         self._update_witness(sealed.note)
         return [Receipt(seq, rid, leaf, sealed.note) for seq, rid, leaf in sealed.leaves]
 
-    def _append_with(self, appender: _Appender, records: Sequence[AuditRecord]) -> _Sealed:
+    def _append_with(self, appender: _Appender, records: Sequence[AuditRecord]) -> Sealed:
         try:
             origin, size, frontier = appender.lock()
             sealed = self._seal(origin, size, frontier, records)
@@ -400,6 +404,42 @@ class AuditLog:
                 f"could not append to the audit log in {db.describe(str(self.engine.url))}: "
                 f"{db.first_line(error)}"
             ) from None
+
+    def append_in(self, connection: Connection, records: Sequence[AuditRecord]) -> Sealed:
+        """Append ``records`` inside the caller's open write transaction (SQLAlchemy ``connection``).
+
+        The caller's other changes and the records commit together or not at all (the consent
+        registry records each consent change this way). The log's lock is taken here and held to the
+        caller's commit; after it commits, call :meth:`published` so the witness file moves forward.
+        """
+        self.refresh_keys()
+        dialect = self.engine.dialect.name
+        sql = _SQL["postgresql" if dialect == "postgresql" else "sqlite"]
+        driver = connection.connection.driver_connection
+        if driver is None:
+            raise AuditError("the database driver returned no connection")
+        errors = (self.engine.dialect.loaded_dbapi.Error,)
+        cursor = driver.cursor()
+        try:
+            cursor.execute(sql["lock"])
+            row = cursor.fetchone()
+            if row is None:
+                raise AuditError("the log has no state row; run 'fusionguard init'")
+            sealed = self._seal(str(row[0]), int(row[1]), bytes(row[2]), records)
+            write_sealed(cursor, dialect, sealed)
+        except errors as error:
+            raise AuditError(
+                f"could not append to the audit log in {db.describe(str(self.engine.url))}: "
+                f"{db.first_line(error)}"
+            ) from None
+        finally:
+            cursor.close()
+        return sealed
+
+    def published(self, sealed: Sealed) -> list[Receipt]:
+        """After the transaction of :meth:`append_in` committed: move the witness, return receipts."""
+        self._update_witness(sealed.note)
+        return [Receipt(seq, rid, leaf, sealed.note) for seq, rid, leaf in sealed.leaves]
 
     def refresh_keys(self) -> None:
         """Pick up a rotated key ring (``keys rotate`` in another process): the newest key signs next."""
@@ -436,7 +476,7 @@ class AuditLog:
             os.close(self._witness_fd)
             self._witness_fd = None
 
-    def _seal(self, origin: str, size: int, frontier: bytes, records: Sequence[AuditRecord]) -> _Sealed:
+    def _seal(self, origin: str, size: int, frontier: bytes, records: Sequence[AuditRecord]) -> Sealed:
         """Sign ``records`` as the next leaves and sign the new head; the caller holds the lock."""
         signer = self.ring.signer
         tree = CompactTree.from_bytes(size, frontier)
@@ -468,7 +508,7 @@ class AuditLog:
         if tree.size // self.checkpoint_every > size // self.checkpoint_every:
             kept = {"tree_size": tree.size, "root_hash": root, "note": note, "created_at": now}
         state = {"tree_size": tree.size, "frontier": tree.to_bytes(), "head_note": note, "updated_at": now}
-        return _Sealed(rows, identities, kept, state, leaves, note)
+        return Sealed(rows, identities, kept, state, leaves, note)
 
     def checkpoint(self) -> str:
         """Store the current head permanently (idempotent) and return its signed note."""
@@ -677,4 +717,6 @@ def query_columns(body: dict[str, Any]) -> dict[str, Any]:
 def identities_of(body: dict[str, Any]) -> list[str]:
     """The identity IDs a record involves (rows of ``audit_record_identities``), sorted."""
     found = {i for ref in (*body["sources"], *body["targets"]) for i in ref["identities"]}
+    if body["kind"] == "consent":  # consent records index the identity they are about
+        found.add(body["extra"]["consent"]["identity_id"])
     return sorted(found)

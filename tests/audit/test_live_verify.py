@@ -34,9 +34,7 @@ def _writer(db_url: str, home: str, worker: int, seconds: float, started: object
     deadline = time.monotonic() + seconds
     i = 0
     while time.monotonic() < deadline:
-        log.append(
-            run_record(worker * 1_000_000 + i, datetime.now(UTC), identity=f"id-{worker:016x}")
-        )
+        log.append(run_record(worker * 1_000_000 + i, datetime.now(UTC), identity=f"id-{worker:016x}"))
         i += 1
     log.close()
 
@@ -50,8 +48,7 @@ def test_verify_loops_without_false_alarms_while_four_writers_append(
     context = multiprocessing.get_context("spawn")
     events = [context.Event() for _ in range(4)]
     writers = [
-        context.Process(target=_writer, args=(db_url, str(home), w, SECONDS, events[w]))
-        for w in range(4)
+        context.Process(target=_writer, args=(db_url, str(home), w, SECONDS, events[w])) for w in range(4)
     ]
     for writer in writers:
         writer.start()

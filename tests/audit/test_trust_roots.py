@@ -148,7 +148,7 @@ def test_a_group_or_world_writable_ring_is_refused(ring: KeyRing, home: Path) ->
         KeyRing.load(home / "keys")
     (home / "keys" / "ring.json").chmod(0o644)
     (home / "keys").chmod(0o777)
-    with pytest.raises(SigningKeyError, match="key directory .* writable by group or others"):
+    with pytest.raises(SigningKeyError, match=r"key directory .* writable by group or others"):
         KeyRing.load(home / "keys")
 
 
@@ -156,11 +156,11 @@ def test_a_group_or_world_writable_ring_is_refused(ring: KeyRing, home: Path) ->
 def test_key_files_owned_by_another_user_are_refused(ring: KeyRing, home: Path, tmp_path: Path) -> None:
     [key] = (home / "keys").glob("signing-*.pem")
     os.chown(key, 65534, 65534)
-    with pytest.raises(SigningKeyError, match="signing key .* is owned by user 65534"):
+    with pytest.raises(SigningKeyError, match=r"signing key .* is owned by user 65534"):
         KeyRing.load(home / "keys")
     os.chown(key, 0, 0)
     os.chown(home / "keys" / "ring.json", 65534, 65534)
-    with pytest.raises(SigningKeyError, match="key ring .* is owned by user 65534"):
+    with pytest.raises(SigningKeyError, match=r"key ring .* is owned by user 65534"):
         KeyRing.load(home / "keys")
     pinned = tmp_path / "pinned.json"
     pinned.write_text(json.dumps(ring.export_public()))
