@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from fusionguard.audit.canonical import canonical_json
@@ -51,7 +51,7 @@ from fusionguard.audit.record import AuditRecord
 from fusionguard.config import Clock, utc_now
 from fusionguard.errors import AuditError, NotFound, Problem, TamperDetected
 from fusionguard.store import db
-from fusionguard.store.models import CheckpointRow, LogState
+from fusionguard.store.models import LogState
 
 SIGNING_CONTEXT = b"fusionguard.audit-record/v1\n"
 INCLUSION_FORMAT = "fusionguard.inclusion-proof/v1"
@@ -114,6 +114,7 @@ def _statements(style: str) -> dict[str, str]:
         "lock": "SELECT origin, tree_size, frontier FROM log_state WHERE id = 1"
         + ("" if style == "named" else " FOR UPDATE"),
         "record": f"INSERT INTO audit_records ({columns}) VALUES ({values})",
+        "kept": f"SELECT 1 FROM audit_checkpoints WHERE tree_size = {param('tree_size')}",
         "identity": "INSERT INTO audit_record_identities (seq, identity_id) "
         f"VALUES ({param('seq')}, {param('identity_id')})",
         "checkpoint": "INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES ("
@@ -246,7 +247,6 @@ def write_sealed(cursor: Any, dialect: str, sealed: Sealed) -> None:
 
 
 _SELECT_STATE = select(LogState).where(LogState.id == 1)
-_LOCK_STATE = _SELECT_STATE.with_for_update()
 
 
 @dataclass(frozen=True)
@@ -356,15 +356,6 @@ class AuditLog:
                 f"could not {doing} in {db.describe(str(self.engine.url))}: {db.first_line(error)}"
             ) from None
 
-    def _lock_state(self, connection: Any) -> Any:
-        # PostgreSQL: the row lock serialises writers on all machines. SQLite: BEGIN IMMEDIATE
-        # already holds the database's write lock, and has no FOR UPDATE.
-        query = _LOCK_STATE if connection.dialect.name == "postgresql" else _SELECT_STATE
-        state = connection.execute(query).first()
-        if state is None:
-            raise AuditError("the log has no state row; run 'fusionguard init'")
-        return state
-
     # -- appending ------------------------------------------------------------------------------
 
     def append(self, record: AuditRecord) -> Receipt:
@@ -405,7 +396,9 @@ class AuditLog:
                 f"{db.first_line(error)}"
             ) from None
 
-    def append_in(self, connection: Connection, records: Sequence[AuditRecord]) -> Sealed:
+    def append_in(
+        self, connection: Connection, records: Sequence[AuditRecord], *, keep_checkpoint: bool = False
+    ) -> Sealed:
         """Append ``records`` inside the caller's open write transaction (SQLAlchemy ``connection``).
 
         The caller's other changes and the records commit together or not at all (the consent
@@ -426,6 +419,16 @@ class AuditLog:
             if row is None:
                 raise AuditError("the log has no state row; run 'fusionguard init'")
             sealed = self._seal(str(row[0]), int(row[1]), bytes(row[2]), records)
+            if keep_checkpoint and sealed.checkpoint is None:
+                size = sealed.state["tree_size"]
+                cursor.execute(sql["kept"], {"tree_size": size})
+                if cursor.fetchone() is None:
+                    sealed.checkpoint = {
+                        "tree_size": size,
+                        "root_hash": CompactTree.from_bytes(size, sealed.state["frontier"]).root(),
+                        "note": sealed.note,
+                        "created_at": sealed.state["updated_at"],
+                    }
             write_sealed(cursor, dialect, sealed)
         except errors as error:
             raise AuditError(
@@ -513,24 +516,9 @@ class AuditLog:
     def checkpoint(self) -> str:
         """Store the current head permanently (idempotent) and return its signed note."""
         with self._guard("write a checkpoint"), self._write() as connection:
-            state = self._lock_state(connection)
-            tree = CompactTree.from_bytes(state.tree_size, state.frontier)
-            note = Checkpoint(state.origin, tree.size, tree.root()).sign(self.ring.signer)
-            exists = connection.execute(
-                select(CheckpointRow.tree_size).where(CheckpointRow.tree_size == tree.size)
-            ).first()
-            if exists is None:
-                connection.execute(
-                    insert(CheckpointRow).values(
-                        tree_size=tree.size,
-                        root_hash=tree.root(),
-                        note=note,
-                        created_at=_naive_utc(self.clock()),
-                    )
-                )
-            connection.execute(update(LogState).where(LogState.id == 1).values(head_note=note))
-        self._update_witness(note)
-        return note
+            sealed = self.append_in(connection, [], keep_checkpoint=True)
+        self._update_witness(sealed.note)
+        return sealed.note
 
     def _update_witness(self, note: str) -> None:
         """Mirror the head outside the database; only ever forward, never backward.
