@@ -99,6 +99,9 @@ def init(context: Context) -> None:
     if swept:
         click.echo(f"swept {len(swept)} workspace(s) left by killed runs")
     log = AuditLog.open(settings.db_url, ring, witness_path=settings.witness_path)
+    sealed = _registry(context).seal_plaintext()
+    if sealed:
+        click.echo(f"sealed the names and embeddings of {sealed} identities enrolled before schema 0005")
     origin, size, _ = log.state()
     click.echo(f"home {settings.home}")
     click.echo(f"database {db.describe(settings.db_url)} at schema {db.head_revision()}")

@@ -337,6 +337,40 @@ class ConsentRegistry:
             )
         self.keys.destroy(identity_id)
 
+    def seal_plaintext(self) -> int:
+        """Seal names and embeddings enrolled before schema 0005 under new per-identity keys; return
+        how many identities were sealed. ``init`` runs it: from then on their erasure shreds too (the
+        plaintext they had may still sit in old WAL segments and backups taken before)."""
+        with self._session(write=True) as connection:
+            people = connection.execute(
+                select(Identity.identity_id, Identity.display_name).where(Identity.erased_at.is_(None))
+            ).all()
+            loose = connection.execute(
+                select(
+                    ReferenceEmbedding.id, ReferenceEmbedding.identity_id, ReferenceEmbedding.vector
+                ).where(ReferenceEmbedding.sealed.is_(False))
+            ).all()
+            names = {row.identity_id: row.display_name for row in people if row.display_name is not None}
+            touched = set(names) | {row.identity_id for row in loose}
+            for identity_id in sorted(touched):
+                if not self.keys.has(identity_id):
+                    self.keys.create(identity_id)
+            for identity_id, name in names.items():
+                connection.execute(
+                    update(Identity)
+                    .where(Identity.identity_id == identity_id)
+                    .values(display_name=None, name_sealed=self.keys.seal(identity_id, "name", name.encode()))
+                )
+            for row in loose:
+                connection.execute(
+                    update(ReferenceEmbedding)
+                    .where(ReferenceEmbedding.id == row.id)
+                    .values(
+                        vector=self.keys.seal(row.identity_id, "embedding", bytes(row.vector)), sealed=True
+                    )
+                )
+        return len(touched)
+
     def show(self, identity_id: str) -> IdentityInfo:
         found = self._load(identity_id)
         if not found:

@@ -204,3 +204,39 @@ def test_enrolling_an_enrolled_face_names_the_identity_and_offers_a_grant(
     registry.erase(identity)  # an erased person has no reference left: enrolling them again works
     again = enrol_photos(registry, backend, "Ada", [photos[1]], roles=["source"])
     assert again != identity
+
+
+def test_identities_enrolled_before_sealing_are_sealed_by_init(
+    db_url: str, ring: KeyRing, home: Path, clock: FixedClock
+) -> None:
+    registry = _registry(db_url, ring, home, clock)
+    embedding = _embedding(6)
+    raw = np.asarray(embedding.vector, dtype="<f4").tobytes()
+    with registry.engine.begin() as connection:  # what schema 0004 wrote: plaintext
+        connection.execute(
+            text(
+                "INSERT INTO consent_identities (identity_id, display_name, created_at) "
+                "VALUES ('id-00000000000000aa', :name, '2026-11-25 00:00:00')"
+            ),
+            {"name": NAME},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO consent_embeddings (identity_id, model_id, vector, photo_sha256) "
+                "VALUES ('id-00000000000000aa', 'fake-face-v1', :vector, :photo)"
+            ),
+            {"vector": raw, "photo": "aa" * 32},
+        )
+    assert registry.show("id-00000000000000aa").display_name == NAME  # still readable as it was
+    assert registry.seal_plaintext() == 1
+    assert registry.seal_plaintext() == 0
+    with registry.engine.connect() as connection:
+        name, sealed_name = connection.execute(
+            text("SELECT display_name, name_sealed FROM consent_identities")
+        ).one()
+        vector, sealed = connection.execute(text("SELECT vector, sealed FROM consent_embeddings")).one()
+    assert name is None and NAME.encode() not in bytes(sealed_name)
+    assert sealed and raw not in bytes(vector)
+    assert registry.show("id-00000000000000aa").display_name == NAME
+    match = registry.nearest(embedding, metric="euclidean")
+    assert match is not None and match.identity_id == "id-00000000000000aa" and match.distance < 1e-6
