@@ -25,6 +25,7 @@ import contextlib
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,6 +135,8 @@ class ConsentRegistry:
         self.log = log
         self.clock = clock
         self.actor = actor or os.environ.get("USER") or f"{socket.gethostname()}:{os.getpid()}"
+        self._vectors: dict[str, dict[tuple[int, str], np.ndarray]] = {}
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -429,17 +432,39 @@ class ConsentRegistry:
             data = self.keys.open(row.identity_id, "embedding", data)
         return np.frombuffer(data, dtype="<f4")
 
+    def _opened(self, model_id: str, rows: Sequence[Any]) -> list[np.ndarray]:
+        """The rows' vectors, opened once per row and kept while the row exists.
+
+        Reference rows never change, only disappear: entries of rows no longer returned (erased
+        people) are dropped at once, so no erased embedding lingers in this process either.
+        """
+        with self._cache_lock:
+            cache = self._vectors.setdefault(model_id, {})
+            wanted = {(int(r.id), str(r.identity_id)) for r in rows}
+            for gone in set(cache) - wanted:
+                del cache[gone]
+            vectors = []
+            for row in rows:
+                key = (int(row.id), str(row.identity_id))
+                if key not in cache:
+                    cache[key] = self._vector(row)
+                vectors.append(cache[key])
+        return vectors
+
     def nearest(self, embedding: Embedding, *, metric: Metric) -> Match | None:
         """The closest enrolled identity by embeddings of the same model (others are never compared)."""
         with self._session() as connection:
             rows = connection.execute(
                 select(
-                    ReferenceEmbedding.identity_id, ReferenceEmbedding.vector, ReferenceEmbedding.sealed
+                    ReferenceEmbedding.id,
+                    ReferenceEmbedding.identity_id,
+                    ReferenceEmbedding.vector,
+                    ReferenceEmbedding.sealed,
                 ).where(ReferenceEmbedding.model_id == embedding.model_id)
             ).all()
         if not rows:
             return None
-        references = np.stack([self._vector(r) for r in rows]).astype(np.float64)
+        references = np.stack(self._opened(embedding.model_id, rows)).astype(np.float64)
         probe = np.asarray(embedding.vector, dtype=np.float64)
         if references.shape[1] != probe.shape[0]:
             raise BadInput(
