@@ -3,7 +3,14 @@
 :func:`verify_log` recomputes everything from the stored envelopes and names each problem with the
 sequence numbers involved: ``edited record``, ``missing record``, ``reordered records``, ``bad signature``,
 ``unknown key``, ``truncated tail``, ``bad checkpoint``, ``inconsistent checkpoint``,
-``unexpected record``.
+``unexpected record``, and about the witness file: ``missing witness``, ``unreadable witness``,
+``bad witness``.
+
+A live log is verified as one snapshot (see :mod:`fusionguard.audit.reader`): the witness file is read
+first, then head, checkpoints, identity index and records in one read transaction, so appends running
+meanwhile are simply not part of what is verified. ``trusted_keys`` pins the verifying keys to a ring the
+caller holds (``audit verify --trusted-keys``) instead of the ring in the home, which anyone who can
+write the home could extend.
 
 Speed: a Merkle root that matches a validly signed checkpoint proves every record under it is exactly
 what was signed at append time, so by default the per-record Ed25519 signatures (about 100 µs each) are

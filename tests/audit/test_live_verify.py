@@ -66,6 +66,7 @@ def test_verify_loops_without_false_alarms_while_four_writers_append(
         assert writer.exitcode == 0
     final = verify_log(log, full=True)
     assert final.ok, final.problems[:3]
+    print(f"live verify: {passes} passes over {sizes[0]}..{sizes[-1]} records, {len(alarms)} alarms")
     assert alarms == [], f"{len(alarms)} of {passes} verifies raised false alarms: {alarms[:3]}"
     assert passes >= 3 and len(set(sizes)) >= 2, (passes, sizes)  # it really ran against a growing log
     assert final.records > sizes[0]
