@@ -204,3 +204,19 @@ def test_a_long_lived_log_signs_with_the_new_key_after_rotation(
     assert log.get("2").key_id == rotated.signer.key_id
     assert log.get("3").key_id == rotated.signer.key_id
     assert verify_log(log, full=True).ok
+
+
+def test_cli_verify_names_a_missing_witness_and_accepts_it_only_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "init"]) == 0
+    log = AuditLog.open(
+        f"sqlite:///{home / 'audit.db'}", KeyRing.load(home / "keys"), witness_path=home / "log-head.note"
+    )
+    log.append(run_record(1, datetime.now(UTC)))
+    (home / "log-head.note").unlink()
+    capsys.readouterr()
+    assert main(["--home", str(home), "audit", "verify"]) == 3
+    assert "problem: missing witness" in capsys.readouterr().err
+    assert main(["--home", str(home), "audit", "verify", "--allow-missing-witness"]) == 0
