@@ -1,0 +1,126 @@
+"""Ways to make one face unrecognisable: ``blur``, ``pixelate`` and ``synthetic``.
+
+Each method takes the whole RGB image and one face box and returns a new image; only pixels near
+that face change. What changed is found afterwards by comparing pixels, so the sealed original (see
+:mod:`fusionguard.anonymise.sealing`) always covers every changed pixel and recovery is exact.
+
+``synthetic`` replaces the identity but keeps the scene plausible: a donor face — the average of two
+public-domain portraits aligned on their 68 landmarks (NASA's Eileen Collins from scikit-image, the
+US Navy's Grace Hopper from matplotlib) — is warped onto the bystander's landmarks, colour-matched
+and blended in with the demo swap's machinery, so pose, skin tone and lighting follow the original
+face while the features are the donor's.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from fusionguard.errors import ModelUnavailable
+
+Box = tuple[int, int, int, int]
+Method = Callable[[np.ndarray, Box], np.ndarray]
+
+
+def expand(box: Box, shape: tuple[int, ...], factor: float) -> Box:
+    """``box`` grown by ``factor`` of its size on every side, clipped to the image."""
+    left, top, right, bottom = box
+    grow_x, grow_y = round((right - left) * factor), round((bottom - top) * factor)
+    height, width = shape[:2]
+    return (
+        max(0, left - grow_x),
+        max(0, top - grow_y),
+        min(width, right + grow_x),
+        min(height, bottom + grow_y),
+    )
+
+
+def blur(rgb: np.ndarray, box: Box) -> np.ndarray:
+    """A strong Gaussian blur over the face and a margin around it (hair line, ears, chin)."""
+    left, top, right, bottom = expand(box, rgb.shape, 0.15)
+    result = rgb.copy()
+    window = result[top:bottom, left:right]
+    sigma = max(2.0, (right - left) / 8.0)
+    blurred = cv2.GaussianBlur(window, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
+    # A second pass at half the sigma removes the ringing-free but still face-shaped low frequencies.
+    blurred = cv2.GaussianBlur(blurred, (0, 0), sigmaX=sigma / 2, borderType=cv2.BORDER_REPLICATE)
+    result[top:bottom, left:right] = blurred
+    return result
+
+
+def pixelate(rgb: np.ndarray, box: Box, blocks: int = 8) -> np.ndarray:
+    """Average the face (with a margin) into ``blocks`` cells across: eyes and mouth lose their shape."""
+    left, top, right, bottom = expand(box, rgb.shape, 0.15)
+    result = rgb.copy()
+    window = result[top:bottom, left:right]
+    height, width = window.shape[:2]
+    across = max(1, min(blocks, width))
+    down = max(1, min(height, round(blocks * height / max(width, 1))))
+    small = cv2.resize(window, (across, down), interpolation=cv2.INTER_AREA)
+    result[top:bottom, left:right] = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+    return result
+
+
+def strong_pixelate(rgb: np.ndarray, box: Box) -> np.ndarray:
+    """The fallback for a face that another method failed to anonymise: 5 cells across."""
+    return pixelate(rgb, box, blocks=5)
+
+
+_DONOR_LOCK = threading.Lock()
+
+
+@functools.cache
+def _donor_face() -> np.ndarray:
+    """The synthetic donor: two public-domain portraits averaged on their aligned landmarks."""
+    from fusionguard.demo.swap import _landmarks  # dlib 68-point landmarks, loaded on first use
+
+    try:
+        import matplotlib.cbook
+        from PIL import Image
+        from skimage import data
+    except ImportError:
+        raise ModelUnavailable(
+            "the synthetic anonymiser's donor portraits ship with scikit-image and matplotlib: "
+            "pip install 'fusionguard[demo]', or use anonymise_method blur or pixelate"
+        ) from None
+    astronaut = np.ascontiguousarray(np.asarray(data.astronaut())[:, :, :3])  # type: ignore[no-untyped-call]
+    sample = str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    with Image.open(sample) as handle:
+        hopper = np.asarray(handle.convert("RGB"))
+    base_points = _landmarks(astronaut, "donor")
+    other_points = _landmarks(np.ascontiguousarray(hopper), "donor")
+    matrix, _ = cv2.estimateAffinePartial2D(other_points, base_points, method=cv2.LMEDS)
+    if matrix is None:
+        raise ModelUnavailable("could not align the synthetic anonymiser's donor portraits")
+    height, width = astronaut.shape[:2]
+    aligned = cv2.warpAffine(
+        hopper, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+    donor = cv2.addWeighted(astronaut, 0.5, aligned, 0.5, 0.0)
+    donor.setflags(write=False)
+    return np.asarray(donor, dtype=np.uint8)
+
+
+def synthetic(rgb: np.ndarray, box: Box) -> np.ndarray:
+    """Swap the donor face onto this face (the image region around it), keeping pose and lighting.
+
+    Raises ValueError when the face's landmarks cannot be found in its neighbourhood; the caller
+    then falls back to pixelation.
+    """
+    from fusionguard.demo.swap import swap_face
+
+    with _DONOR_LOCK:
+        donor = _donor_face()
+    left, top, right, bottom = expand(box, rgb.shape, 0.6)
+    crop = np.ascontiguousarray(rgb[top:bottom, left:right])
+    swapped = swap_face(donor, crop)
+    result = rgb.copy()
+    result[top:bottom, left:right] = swapped
+    return result
+
+
+METHODS: dict[str, Method] = {"blur": blur, "pixelate": pixelate, "synthetic": synthetic}
