@@ -74,8 +74,8 @@ _DONOR_LOCK = threading.Lock()
 
 
 @functools.cache
-def _donor_face() -> np.ndarray:
-    """The synthetic donor: two public-domain portraits averaged on their aligned landmarks."""
+def donor_faces() -> tuple[np.ndarray, ...]:
+    """The synthetic donors: two public-domain portraits and their average on aligned landmarks."""
     from fusionguard.demo.swap import _landmarks  # dlib 68-point landmarks, loaded on first use
 
     try:
@@ -90,9 +90,10 @@ def _donor_face() -> np.ndarray:
     astronaut = np.ascontiguousarray(np.asarray(data.astronaut())[:, :, :3])  # type: ignore[no-untyped-call]
     sample = str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     with Image.open(sample) as handle:
-        hopper = np.asarray(handle.convert("RGB"))
-    base_points = _landmarks(astronaut, "donor")
-    other_points = _landmarks(np.ascontiguousarray(hopper), "donor")
+        hopper = np.ascontiguousarray(np.asarray(handle.convert("RGB")))
+    with _DONOR_LOCK:
+        base_points = _landmarks(astronaut, "donor")
+        other_points = _landmarks(hopper, "donor")
     matrix, _ = cv2.estimateAffinePartial2D(other_points, base_points, method=cv2.LMEDS)
     if matrix is None:
         raise ModelUnavailable("could not align the synthetic anonymiser's donor portraits")
@@ -100,24 +101,26 @@ def _donor_face() -> np.ndarray:
     aligned = cv2.warpAffine(
         hopper, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     )
-    donor = cv2.addWeighted(astronaut, 0.5, aligned, 0.5, 0.0)
-    donor.setflags(write=False)
-    return np.asarray(donor, dtype=np.uint8)
+    mixed = np.asarray(cv2.addWeighted(astronaut, 0.5, aligned, 0.5, 0.0), dtype=np.uint8)
+    donors = (astronaut, hopper, mixed)
+    for donor in donors:
+        donor.setflags(write=False)
+    return donors
 
 
-def synthetic(rgb: np.ndarray, box: Box) -> np.ndarray:
-    """Swap the donor face onto this face (the image region around it), keeping pose and lighting.
+def synthetic(rgb: np.ndarray, box: Box, donor: np.ndarray | None = None) -> np.ndarray:
+    """Swap a donor face onto this face (the image region around it), keeping pose and lighting.
 
-    Raises ValueError when the face's landmarks cannot be found in its neighbourhood; the caller
-    then falls back to pixelation.
+    ``donor`` defaults to the average donor; the Anonymiser passes the donor farthest from the
+    face's identity. Raises ValueError when the face's landmarks cannot be found in its
+    neighbourhood; the caller then falls back to pixelation.
     """
     from fusionguard.demo.swap import swap_face
 
-    with _DONOR_LOCK:
-        donor = _donor_face()
+    chosen = donor if donor is not None else donor_faces()[2]
     left, top, right, bottom = expand(box, rgb.shape, 0.6)
     crop = np.ascontiguousarray(rgb[top:bottom, left:right])
-    swapped = swap_face(donor, crop)
+    swapped = swap_face(chosen, crop)
     result = rgb.copy()
     result[top:bottom, left:right] = swapped
     return result
