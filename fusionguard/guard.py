@@ -568,7 +568,10 @@ class Guard:
                 with contextlib.suppress(FileNotFoundError):
                     staged.unlink()
             if anonymised is not None and regions is not None and not appended:
-                with contextlib.suppress(FusionGuardError):
+                # Best effort: the append failed (that error is what the caller sees), and the
+                # ciphertexts of a run that never happened should not outlive it. They are sealed,
+                # so one that survives a dead database reveals nothing.
+                with contextlib.suppress(Exception):
                     self.bystanders.unseal_failed_run(regions)  # type: ignore[union-attr]
         self._notify(record)
         return GuardResult(

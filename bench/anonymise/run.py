@@ -166,7 +166,8 @@ def main() -> None:
         "",
         f"## Speed at 1024x1024 ({len(found)} faces in the scene), medians of 5",
         "",
-        "| method | anonymise / face | seal / face | anonymise + seal / face | verify scan / image | recover / face |",
+        "| method | anonymise / face | seal / face | anonymise + seal / face | verify scan / image "
+        "| recover / face |",
         "|---|---|---|---|---|---|",
     ]
     for method in ("blur", "pixelate", "synthetic"):
@@ -178,7 +179,8 @@ def main() -> None:
         )
     lines += [
         "",
-        f"## Identity removal ({total_faces} detected faces of 10 people: {len(people) // 5} photos x 5 variants)",
+        f"## Identity removal ({total_faces} detected faces of 10 people: "
+        f"{len(people) // 5} photos x 5 variants)",
         "",
         "| method | removed by the method itself | fell back to strong pixelation | removed in the end |",
         "|---|---|---|---|",
@@ -186,7 +188,8 @@ def main() -> None:
     for method in ("blur", "pixelate", "synthetic"):
         r = removal[method]
         lines.append(
-            f"| {method} | {r['removed_by_method']:.1%} | {r['fell_back_to_strong_pixelation']} | 100 % (verified) |"
+            f"| {method} | {r['removed_by_method']:.1%} | {r['fell_back_to_strong_pixelation']} "
+            "| 100 % (verified) |"
         )
     (out / "anonymise.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
