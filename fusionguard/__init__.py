@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by tests/tes
 from fusionguard.adapters import protect_arrays, protect_job_step, protect_paths
 from fusionguard.audit.record import ModelInfo
 from fusionguard.errors import (
+    AnonymisationFailed,
     AuditError,
     BadInput,
     ConfigError,
@@ -36,6 +37,7 @@ from fusionguard.errors import (
     NsfwContent,
     PolicyViolation,
     Reason,
+    RecoveryError,
     TamperDetected,
     UnsupportedMedia,
     WatermarkError,
@@ -47,6 +49,7 @@ from fusionguard.watermark import Detection, WatermarkCodec
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnonymisationFailed",
     "AuditError",
     "BadInput",
     "ConfigError",
@@ -62,6 +65,7 @@ __all__ = [
     "Policy",
     "PolicyViolation",
     "Reason",
+    "RecoveryError",
     "RunInputs",
     "TamperDetected",
     "UnsupportedMedia",

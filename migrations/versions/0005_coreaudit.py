@@ -8,7 +8,7 @@ Rows written before this revision stay readable as they are (plaintext, marked u
 Self-contained: no fusionguard imports (a migration must run the same way for every later version).
 
 Revision ID: 0005_coreaudit
-Revises: 0004
+Revises: 0005_bystanders (chained after it when main was merged; both were written against 0004)
 Create Date: 2026-12-03
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_coreaudit"
-down_revision = "0004"
+down_revision = "0005_bystanders"
 branch_labels = None
 depends_on = None
 

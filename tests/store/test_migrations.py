@@ -109,4 +109,4 @@ def test_downgrade_below_sealed_consent_data_refuses(db_url: str, tmp_path: Path
     registry = ConsentRegistry(log.engine, keys=IdentityKeyStore(tmp_path / "identity-keys"), log=log)
     registry.enroll("Ada", [Embedding("m", np.ones(4))], roles=["source"], photo_hashes=["ab" * 32])
     with pytest.raises(RuntimeError, match="would become unreadable below schema 0005_coreaudit"):
-        _to(db_url, "0004", down=True)
+        _to(db_url, "0005_bystanders", down=True)
