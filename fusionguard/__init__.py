@@ -12,9 +12,22 @@ Importing fusionguard loads no model: backends load their weights on first use.
 
 from __future__ import annotations
 
+# -- supported platforms: POSIX (Linux, macOS). The log, key ring and workspaces lock files with fcntl.
+try:
+    import fcntl as _fcntl  # noqa: F401
+except ImportError:  # pragma: no cover - exercised in a subprocess by tests/test_platform.py
+    import sys as _sys
+
+    raise ImportError(
+        f"fusionguard supports Linux and macOS (POSIX file locks via fcntl); this platform "
+        f"({_sys.platform}) has no fcntl module. Run it on Linux, macOS or WSL."
+    ) from None
+# --
+
 from fusionguard.adapters import protect_arrays, protect_job_step, protect_paths
 from fusionguard.audit.record import ModelInfo
 from fusionguard.errors import (
+    AnonymisationFailed,
     AuditError,
     BadInput,
     ConfigError,
@@ -24,6 +37,7 @@ from fusionguard.errors import (
     NsfwContent,
     PolicyViolation,
     Reason,
+    RecoveryError,
     TamperDetected,
     UnsupportedMedia,
     WatermarkError,
@@ -35,6 +49,7 @@ from fusionguard.watermark import Detection, WatermarkCodec
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnonymisationFailed",
     "AuditError",
     "BadInput",
     "ConfigError",
@@ -50,6 +65,7 @@ __all__ = [
     "Policy",
     "PolicyViolation",
     "Reason",
+    "RecoveryError",
     "RunInputs",
     "TamperDetected",
     "UnsupportedMedia",
