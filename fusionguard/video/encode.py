@@ -17,6 +17,7 @@ The container follows the output file's extension (``.mp4``, ``.mov``, ``.mkv``,
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from fractions import Fraction
@@ -111,7 +112,7 @@ class VideoEncoder:
             raise FusionGuardError(f"cannot create video output {path.name}: {error}") from error
         try:
             rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
-            self._stream = self._out.add_stream(
+            self._stream: Any = self._out.add_stream(
                 _ENCODERS[rules.codec], rate=rate, options=options, width=width, height=height
             )
             self._stream.codec_context.width = width
@@ -224,7 +225,6 @@ class VideoEncoder:
     def _close_quietly(self) -> None:
         for handle in (getattr(self, "_out", None), self._audio_source):
             if handle is not None:
-                try:
+                # Already failing: the caller reports the first error.
+                with contextlib.suppress(Exception):
                     handle.close()
-                except Exception:  # already failing: the caller reports the first error
-                    pass
