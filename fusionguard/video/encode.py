@@ -112,16 +112,15 @@ class VideoEncoder:
             raise FusionGuardError(f"cannot create video output {path.name}: {error}") from error
         try:
             rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
-            self._stream: Any = self._out.add_stream(
+            stream: Any = self._out.add_stream(
                 _ENCODERS[rules.codec], rate=rate, options=options, width=width, height=height
             )
-            self._stream.codec_context.width = width
-            self._stream.codec_context.height = height
-            self._stream.codec_context.pix_fmt = "yuv420p"
-            self._stream.time_base = TIME_BASE
-            self._stream.codec_context.time_base = TIME_BASE
-            self._stream.codec_context.flags |= av.codec.context.Flags.bitexact
-            self._stream.metadata.clear()
+            context: Any = stream.codec_context
+            context.width, context.height, context.pix_fmt = width, height, "yuv420p"
+            stream.time_base = context.time_base = TIME_BASE
+            context.flags |= av.codec.context.Flags.bitexact
+            stream.metadata.clear()
+            self._stream = stream
             self._bsf = (
                 av.bitstream.BitStreamFilterContext(_SEI_FILTERS[rules.codec], self._stream, self._stream)
                 if rules.codec in _SEI_FILTERS
