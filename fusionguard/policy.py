@@ -168,7 +168,7 @@ class VideoPolicy:
     """Video targets and outputs: what is accepted, how densely it is checked, how it is encoded."""
 
     sample_fps: float = 1.0
-    scene_cut_threshold: float = 0.3
+    scene_cut_threshold: float = 0.15
     nsfw_block: NsfwBlockRule = "any"
     nsfw_max_fraction: float = 0.1
     max_duration_s: float = 600.0

@@ -13,8 +13,9 @@ frames than the header declares (a truncated file).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Any
 
+import cv2
 import numpy as np
 
 from fusionguard.errors import BadInput
@@ -28,13 +29,39 @@ __all__ = ["DecodedFrame", "decode_frames"]
 _TRUNCATION_TOLERANCE = 2
 
 
-@dataclass(frozen=True)
 class DecodedFrame:
-    """One decoded frame: its position, its presentation time in seconds, HxWx3 uint8 RGB pixels."""
+    """One decoded frame: its position, its presentation time in seconds, and its pixels.
 
-    index: int
-    time: float
-    rgb: np.ndarray
+    ``rgb`` (HxWx3 uint8, rotation applied) is converted on first use, and ``thumb`` (a 32x32 grey
+    thumbnail, for scene-cut detection) is scaled straight from the decoder's YUV: a pass that only
+    looks for scene cuts never pays for a full-size RGB conversion.
+    """
+
+    __slots__ = ("_rgb", "_source", "_thumb", "index", "rotation", "time")
+
+    def __init__(self, index: int, time: float, source: Any, rotation: int = 0) -> None:
+        self.index, self.time, self.rotation = index, time, rotation
+        self._source = source  # an av.VideoFrame, or an RGB array already
+        self._rgb: np.ndarray | None = source if isinstance(source, np.ndarray) else None
+        self._thumb: np.ndarray | None = None
+
+    @property
+    def rgb(self) -> np.ndarray:
+        if self._rgb is None:
+            self._rgb = _rotate(self._source.to_ndarray(format="rgb24"), self.rotation)
+        return self._rgb
+
+    @property
+    def thumb(self) -> np.ndarray:
+        if self._thumb is None:
+            if self._rgb is None:
+                small = self._source.reformat(width=32, height=32, format="gray").to_ndarray()
+            else:
+                small = cv2.cvtColor(
+                    cv2.resize(self._rgb, (32, 32), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
+                )
+            self._thumb = np.asarray(small, dtype=np.uint8).reshape(32, 32)
+        return self._thumb
 
 
 def decode_frames(info: VideoInfo, rules: VideoPolicy) -> Iterator[DecodedFrame]:
@@ -96,13 +123,12 @@ def _decode_av(info: VideoInfo) -> Iterator[DecodedFrame]:
             time = float(frame.time) if frame.time is not None else last_time + step
             if time <= last_time:  # a repeated or backwards timestamp: keep the order, nudge forward
                 time = last_time + 1e-3
-            rgb = frame.to_ndarray(format="rgb24")
-            if rgb.shape[1] * rgb.shape[0] != info.width * info.height:
+            if frame.width * frame.height != info.width * info.height:
                 raise BadInput(
-                    f"{info.label}: frame {index} is {rgb.shape[1]}x{rgb.shape[0]}, the stream said "
+                    f"{info.label}: frame {index} is {frame.width}x{frame.height}, the stream said "
                     f"{info.width}x{info.height} (frame size changes are not supported)"
                 )
-            yield DecodedFrame(index, time, _rotate(rgb, info.rotation))
+            yield DecodedFrame(index, time, frame, info.rotation)
             index, last_time = index + 1, time
 
 
