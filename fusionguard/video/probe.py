@@ -264,13 +264,13 @@ def _probe_av(file: Path, label: str, container: str, rules: VideoPolicy) -> Vid
         frames = int(stream.frames or 0)
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else (frames / duration if duration > 0 else 0.0)
-        if frames == 0 and duration > 0 and fps > 0:
-            frames = round(duration * fps)  # Matroska/WebM do not store a count: estimate for the limits
+        # Matroska/WebM store no frame count: the limits use an estimate, `frames` stays 0 (unknown).
+        estimate = frames or (round(duration * fps) if duration > 0 and fps > 0 else 0)
         width, height = stream.codec_context.width, stream.codec_context.height
         if width <= 0 or height <= 0:
             raise BadInput(f"{label}: the video stream has no frame size (corrupt header)")
         # Refuse over-limit sizes and lengths before decoding even one frame of them.
-        _check_limits(label, width, height, frames, duration, rules)
+        _check_limits(label, width, height, estimate, duration, rules)
         try:
             first = next(handle.decode(stream), None)
         except av.error.FFmpegError as error:
