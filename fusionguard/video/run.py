@@ -236,10 +236,15 @@ def _stage(
     """Sources as PNG files, the target as a copy of the validated clip (keeping its extension)."""
     from fusionguard.guard import RunInputs
 
-    staged = guard._stage_inputs(workspace, loaded, None, extra)
     suffix = info.path.suffix.lower() or f".{info.container}"
     target_file = workspace.file(f"target{suffix}")
-    shutil.copyfile(info.path, target_file)
+    try:
+        staged = guard._stage_inputs(workspace, loaded, None, extra)
+        shutil.copyfile(info.path, target_file)
+    except OSError as error:
+        raise FusionGuardError(
+            f"cannot stage the inputs in the workspace ({error.strerror or error})"
+        ) from error
     return RunInputs(
         sources=staged.sources,
         target=None,
