@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -36,7 +38,7 @@ def test_variable_frame_rate_gaps_are_measured_on_timestamps() -> None:
     sampled_times = [times[i] for i in picked]
     assert sampled_times[0] == 0.0 and sampled_times[-1] == 4.0
     # Consecutive samples are at most a period apart unless a single frame spans more than that.
-    for a, b in zip(picked, picked[1:], strict=False):
+    for a, b in itertools.pairwise(picked):
         assert times[b] - times[a] <= 1.0 + 1e-9 or b == a + 1
 
 
