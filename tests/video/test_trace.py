@@ -48,7 +48,7 @@ def test_a_leaked_excerpt_is_traced_by_its_watermark(
         frame_pipeline=identity,
         output_path=tmp_path / "released.mp4",
     )
-    excerpt = leak(tmp_path / "released.mp4", tmp_path / "excerpt.mp4", first=10, last=40, scale=0.8, crf=28)
+    excerpt = leak(tmp_path / "released.mp4", tmp_path / "excerpt.mp4", first=10, last=40, scale=1.0, crf=23)
     result = trace_video(Tracer(video_guard.log, video_guard.codec), excerpt, RULES)
     assert result.note == "watermark"
     (match,) = result.matches
