@@ -54,7 +54,7 @@ from fusionguard.video.checks import (
 )
 from fusionguard.video.decode import DecodedFrame, decode_frames
 from fusionguard.video.encode import VideoEncoder, output_container
-from fusionguard.video.marking import detect_clip, frame_marker
+from fusionguard.video.marking import MIN_FRAME_SIZE, detect_clip, frame_marker
 from fusionguard.video.probe import VideoInfo, probe_video
 from fusionguard.video.sampling import FrameSampler, Sample
 from fusionguard.workspace import Workspace, temp_files_in
@@ -368,10 +368,10 @@ def _encode_marked(
                 rgb = _check_frame(produced, frame.index, size)
             if size is None:
                 size = (rgb.shape[0], rgb.shape[1])
-                if min(size) < guard.policy.watermark.min_size:
+                if min(size) < MIN_FRAME_SIZE:
                     raise WatermarkError(
-                        f"output frames are {size[1]}x{size[0]}, smaller than the watermark's minimum "
-                        f"{guard.policy.watermark.min_size} px; nothing released"
+                        f"output frames are {size[1]}x{size[0]}, smaller than the video watermark's "
+                        f"minimum {MIN_FRAME_SIZE} px; nothing released"
                     )
                 encoder = VideoEncoder(
                     output_file,

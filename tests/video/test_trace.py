@@ -29,12 +29,18 @@ def identity(rgb: np.ndarray, index: int, run: RunInputs) -> np.ndarray:
     return rgb
 
 
-def leak(path: Path, out: Path, *, first: int, last: int, scale: float, crf: int) -> Path:
-    """An excerpt as it is passed around: trimmed, downscaled, re-encoded, its audio dropped."""
+def leak(path: Path, out: Path, *, first: int, last: int, scale: float, crop: float, crf: int) -> Path:
+    """An excerpt as it is passed around: trimmed, downscaled, centre-cropped to ``crop`` of its area,
+    re-encoded, its audio dropped."""
     frames = [f.rgb for f in decode_frames(probe_video(path, RULES), RULES) if first <= f.index < last]
     height, width = frames[0].shape[:2]
-    size = (round(width * scale) // 2 * 2, round(height * scale) // 2 * 2)
-    small = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+    size = (round(width * scale), round(height * scale))
+    side = crop**0.5
+    ch, cw = round(size[1] * side) // 2 * 2, round(size[0] * side) // 2 * 2
+    top, left = (size[1] - ch) // 2, (size[0] - cw) // 2
+    small = [
+        cv2.resize(f, size, interpolation=cv2.INTER_AREA)[top : top + ch, left : left + cw] for f in frames
+    ]
     return write_clip(out, small, audio=None, metadata=False, crf=crf)
 
 
@@ -48,7 +54,9 @@ def test_a_leaked_excerpt_is_traced_by_its_watermark(
         frame_pipeline=identity,
         output_path=tmp_path / "released.mp4",
     )
-    excerpt = leak(tmp_path / "released.mp4", tmp_path / "excerpt.mp4", first=10, last=40, scale=1.0, crf=23)
+    excerpt = leak(
+        tmp_path / "released.mp4", tmp_path / "excerpt.mp4", first=0, last=50, scale=0.8, crop=1.0, crf=28
+    )
     result = trace_video(Tracer(video_guard.log, video_guard.codec), excerpt, RULES)
     assert result.note == "watermark"
     (match,) = result.matches
@@ -82,7 +90,9 @@ def test_cli_trace_accepts_a_video(
         frame_pipeline=identity,
         output_path=tmp_path / "released.mp4",
     )
-    excerpt = leak(tmp_path / "released.mp4", tmp_path / "excerpt.mkv", first=0, last=25, scale=1.0, crf=23)
+    excerpt = leak(
+        tmp_path / "released.mp4", tmp_path / "excerpt.mkv", first=0, last=25, scale=1.0, crop=1.0, crf=23
+    )
     done = subprocess.run(
         [
             sys.executable,
