@@ -579,9 +579,17 @@ def trace(context: Context, path: str, as_json: bool) -> None:
 
 @cli.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
+@click.option(
+    "--video", "video", is_flag=True, help="The video demo: a guarded swap on every frame of a clip."
+)
 @pass_context
-def demo(context: Context, out: str) -> None:
+def demo(context: Context, out: str, video: bool) -> None:
     """Run the end-to-end demo: enrol, swap through the Guard, leak, trace, and a blocked swap."""
+    if video:
+        from fusionguard.demo.video import run_video_demo
+
+        run_video_demo(context.settings, Path(out), echo=click.echo)
+        return
     from fusionguard.demo.run import run_demo
 
     run_demo(context.settings, Path(out), echo=click.echo)
