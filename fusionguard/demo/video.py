@@ -206,6 +206,4 @@ def run_video_demo(settings: Settings, out: Path, echo: Callable[[str], None] = 
         axis=1,
     )
     (out / "video-strip.jpg").write_bytes(encode_image(strip, "jpeg", quality=85))
-    echo(
-        f"== frames: target | released (swapped, marked) | leaked excerpt | blocked clip -> {out / 'video-strip.jpg'}"
-    )
+    echo(f"== frames (target | released | leaked excerpt | blocked clip): {out / 'video-strip.jpg'}")
