@@ -117,7 +117,7 @@ def main() -> None:
         def identity(rgb: np.ndarray, index: int, run: RunInputs) -> np.ndarray:
             return rgb
 
-        guarded, plain, steps = [], [], []
+        guarded, plain, steps, ids = [], [], [], []
         for repeat in range(args.repeats):
             plain.append(baseline(target, work / f"plain-{repeat}.mp4"))
             began = time.perf_counter()
@@ -130,6 +130,7 @@ def main() -> None:
             )
             guarded.append(time.perf_counter() - began)
             steps.append(result.timings)
+            ids.append(result.watermark_id)
         excerpt = leaked_excerpt(work / "guarded-0.mp4", work / "excerpt.mp4")
         began = time.perf_counter()
         rules = Policy.default().video
@@ -162,7 +163,7 @@ def main() -> None:
             "detection": {
                 "excerpt": "2 s, 640x360 then centre crop to 80 % area, CRF 35",
                 "seconds": round(detect_s, 3),
-                "found": bool(found is not None and found.payload == result.watermark_id),
+                "found": bool(found is not None and found.payload == ids[0]),
                 "false_alarm_probability": None if found is None else found.false_alarm_probability,
                 "target_s": 1.0,
             },

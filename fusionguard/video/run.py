@@ -282,7 +282,7 @@ class _Scanner:
             faces=guard.faces,
             registry=guard.registry,
             match_threshold=guard.consent._threshold(guard.policy.consent),
-            pool=guard.consent._pool,
+            detect_all=guard.consent._detect_all,  # several frames at once, on the consent check's pool
         )
         self._pending: list[Sample] = []
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionguard-video-scan")
@@ -302,14 +302,27 @@ class _Scanner:
 
     def _check(self, batch: list[Sample]) -> None:
         images = [s.frame.rgb for s in batch]
-        scores = self.guard.nsfw.scores(images) if self.guard.policy.nsfw.enabled else None
+        # NSFW (onnxruntime) runs beside face detection; both release the GIL.
+        nsfw = (
+            self.guard._background.submit(self.guard.nsfw.scores, images)
+            if self.guard.policy.nsfw.enabled
+            else None
+        )
+        try:
+            self._clip_faces(batch, nsfw)
+        finally:
+            if nsfw is not None:
+                nsfw.cancel()
         if self.fingerprints:
             for sample in batch:
                 digest = pdq_hash(sample.frame.rgb)
                 self.vpdq.append(
                     {"t": round(sample.frame.time, 3), "pdq": digest.hex(), "quality": int(digest.quality)}
                 )
-        self._clip.add(batch, scores)
+
+    def _clip_faces(self, batch: list[Sample], nsfw: Future[list[float]] | None) -> None:
+        detected = self._clip.detect_all([s.frame.rgb for s in batch])
+        self._clip.add(batch, nsfw.result() if nsfw is not None else None, detected)
 
     def finish(self) -> ClipScan:
         self._flush()
