@@ -338,3 +338,22 @@ def test_the_disk_filling_during_the_encode_releases_nothing(
     assert "\n" not in done.stdout.strip()
     guard = make_guard(db_url, home, ring, clock, faces, FakeNsfw())
     nothing_left(guard, tmp_path, "out.mp4")
+
+
+def test_small_frames_are_released_marked(
+    video_guard: Guard, portraits: dict[str, Path], tmp_path: Path, db_url: str
+) -> None:
+    if "postgresql" in db_url:
+        pytest.skip("frame size does not depend on the database")
+    from tests.video.clips import portrait_frames, write_clip
+
+    small = write_clip(tmp_path / "small.mp4", portrait_frames(25, size=(320, 240)))
+    result = video_guard.run_video(
+        sources=[portraits["astronaut"]],
+        target=small,
+        model=MODEL,
+        frame_pipeline=identity,
+        output_path=tmp_path / "small-out.mp4",
+    )
+    found = detect_clip(video_guard.codec, frames_of(tmp_path / "small-out.mp4", 25))
+    assert found is not None and found.payload == result.watermark_id
