@@ -338,10 +338,12 @@ class Guard:
         frame_pipeline: FramePipeline | None = None,
         file_pipeline: FilePipeline | None = None,
         extra: dict[str, Any] | None = None,
+        color_order: ColorOrder = "RGB",
     ) -> VideoResult:
         """Run a video job under the policy: ``frame_pipeline(rgb, index, run) -> rgb`` per frame, or
-        ``file_pipeline(run) -> path`` writing a clip inside ``run.workspace``. Returns the released
-        clip or raises; see :mod:`fusionguard.video.run`."""
+        ``file_pipeline(run) -> path`` writing a clip inside ``run.workspace`` (``color_order="BGR"``:
+        frames in and out are BGR). Returns the released clip or raises; see
+        :mod:`fusionguard.video.run`."""
         from fusionguard.video.run import run_video
 
         return run_video(
@@ -353,6 +355,7 @@ class Guard:
             frame_pipeline=frame_pipeline,
             file_pipeline=file_pipeline,
             extra=extra,
+            color_order=color_order,
         )
 
     def _load(self, item: ImageInput, label: str, color_order: str) -> LoadedImage:

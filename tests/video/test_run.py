@@ -340,7 +340,7 @@ def test_the_disk_filling_during_the_encode_releases_nothing(
     nothing_left(guard, tmp_path, "out.mp4")
 
 
-def test_small_frames_are_released_marked(
+def test_small_frames_and_bgr_pipelines(
     video_guard: Guard, portraits: dict[str, Path], tmp_path: Path, db_url: str
 ) -> None:
     if "postgresql" in db_url:
@@ -348,12 +348,22 @@ def test_small_frames_are_released_marked(
     from tests.video.clips import portrait_frames, write_clip
 
     small = write_clip(tmp_path / "small.mp4", portrait_frames(25, size=(320, 240)))
+    reds = []
+
+    def opencv_style(bgr: np.ndarray, index: int, run: RunInputs) -> np.ndarray:
+        reds.append(float(bgr[:, :, 2].mean() - bgr[:, :, 0].mean()))  # the orange suit: R > B
+        return bgr
+
     result = video_guard.run_video(
         sources=[portraits["astronaut"]],
         target=small,
         model=MODEL,
-        frame_pipeline=identity,
+        frame_pipeline=opencv_style,
         output_path=tmp_path / "small-out.mp4",
+        color_order="BGR",
     )
+    assert min(reds) > 10
+    rgb = frames_of(tmp_path / "small-out.mp4", 1)[0]
+    assert rgb[:, :, 0].mean() - rgb[:, :, 2].mean() > 10  # back in RGB order in the file
     found = detect_clip(video_guard.codec, frames_of(tmp_path / "small-out.mp4", 25))
     assert found is not None and found.payload == result.watermark_id
