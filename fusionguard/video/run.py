@@ -172,10 +172,17 @@ def run_video(
                             raise
                         except Exception as error:
                             raise _PipelineFailed(error) from error
-                    tool_output = _tool_output(written, workspace, rules)
+                    try:
+                        tool_output = _tool_output(written, workspace, rules)
+                    except BadInput as refused:  # the tool's clip is unusable: a failed run, recorded
+                        raise _PipelineFailed(refused) from refused
                     produced = _encode_marked(guard, tool_output, None, run, watermark_id, output_file, timer)
         except _PipelineFailed as failed:
-            detail = f"the wrapped pipeline failed: {failed.error!r}"
+            detail = (
+                f"the wrapped pipeline's video was refused: {failed.error}"
+                if isinstance(failed.error, BadInput)
+                else f"the wrapped pipeline failed: {failed.error!r}"
+            )
             guard._record_block(model, input_refs, [Reason("pipeline", "output", detail)], extra)
             raise failed.error from None
         output_scan, fingerprints = produced

@@ -236,6 +236,24 @@ def test_a_failing_pipeline_is_recorded_and_leaves_nothing(
         )
     nothing_left(video_guard, tmp_path, "out.mp4")
 
+    def truncating(run: RunInputs) -> Path:
+        assert run.target_file is not None
+        out = run.workspace.file("cut.mp4")
+        out.write_bytes(run.target_file.read_bytes()[:5000])
+        return out
+
+    with pytest.raises(BadInput, match="pipeline output: unreadable MP4"):
+        video_guard.run_video(
+            sources=[portraits["astronaut"]],
+            target=scenes["clean"],
+            model=MODEL,
+            file_pipeline=truncating,
+            output_path=tmp_path / "out.mp4",
+        )
+    details = [r.record.reasons[0]["detail"] for r in video_guard.log.query(Filters(decision="blocked"))]
+    assert details[-1].startswith("the wrapped pipeline's video was refused: pipeline output: unreadable")
+    nothing_left(video_guard, tmp_path, "out.mp4")
+
 
 def _child(home: Path, db_url: str, body: str) -> str:
     return textwrap.dedent(f"""
