@@ -35,22 +35,30 @@ def camera_path(count: int, seed: int, amplitude: float = 1.0) -> npt.NDArray[np
 
 
 def camera_frames(
-    image: Image8, size: tuple[int, int], count: int, seed: int = 0, amplitude: float = 1.0
+    image: Image8,
+    size: tuple[int, int],
+    count: int,
+    seed: int = 0,
+    amplitude: float = 1.0,
+    *,
+    centre: tuple[float, float] = (0.5, 0.5),
+    zoom: float = 1.3,
 ) -> list[Image8]:
     """``count`` RGB frames of ``size`` (width, height): a moving camera filming ``image``.
 
-    The still is scaled to cover the frame with a margin of about 30 %, and the view pans and zooms
-    along :func:`camera_path` (sub-pixel, bicubic), so consecutive frames differ like a real shot.
+    The still is scaled to cover the frame ``zoom`` times, the camera looks at ``centre`` (fractions
+    of the still's width and height) and pans and zooms along :func:`camera_path` (sub-pixel,
+    bicubic), so consecutive frames differ like a real shot.
     """
     width, height = size
     h, w = image.shape[:2]
-    base = 1.3 * max(width / w, height / h)
+    base = zoom * max(width / w, height / h)
     out = []
     for dx, dy, dz in camera_path(count, seed, amplitude):
         scale = base * (1.0 + dz)
         # Map frame centre to image centre shifted by the pan (in frame widths/heights).
-        cx = w / 2 + dx * width / scale
-        cy = h / 2 + dy * height / scale
+        cx = w * centre[0] + dx * width / scale
+        cy = h * centre[1] + dy * height / scale
         m = np.array([[scale, 0, width / 2 - scale * cx], [0, scale, height / 2 - scale * cy]], np.float64)
         frame = cv2.warpAffine(
             image, m, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
