@@ -71,6 +71,7 @@ from fusionguard.workspace import Workspace, WorkspaceManager
 
 if TYPE_CHECKING:
     from fusionguard.stream import StreamSession
+    from fusionguard.video.run import FilePipeline, FramePipeline, VideoResult
 
 ImageInput = str | os.PathLike[str] | bytes | np.ndarray
 ExtraCheck = Callable[["RunInputs"], None]
@@ -368,6 +369,38 @@ class Guard:
             result = self._record_release(marked, model, refs, destination, workspace, extra, timer, regions)
         timer.seconds["total"] = time.perf_counter() - began
         return replace(result, timings=dict(timer.seconds))
+
+    # -- video (fusionguard.video.run holds the logic) --------------------------------------------
+
+    def run_video(
+        self,
+        *,
+        sources: Sequence[ImageInput],
+        target: str | os.PathLike[str],
+        model: ModelInfo,
+        output_path: str | os.PathLike[str],
+        frame_pipeline: FramePipeline | None = None,
+        file_pipeline: FilePipeline | None = None,
+        extra: dict[str, Any] | None = None,
+        color_order: ColorOrder = "RGB",
+    ) -> VideoResult:
+        """Run a video job under the policy: ``frame_pipeline(rgb, index, run) -> rgb`` per frame, or
+        ``file_pipeline(run) -> path`` writing a clip inside ``run.workspace`` (``color_order="BGR"``:
+        frames in and out are BGR). Returns the released clip or raises; see
+        :mod:`fusionguard.video.run`."""
+        from fusionguard.video.run import run_video
+
+        return run_video(
+            self,
+            sources=sources,
+            target=target,
+            model=model,
+            output_path=output_path,
+            frame_pipeline=frame_pipeline,
+            file_pipeline=file_pipeline,
+            extra=extra,
+            color_order=color_order,
+        )
 
     # -- live streams (fusionguard.stream) -------------------------------------------------------
 
