@@ -1,0 +1,179 @@
+"""FaceFusion 3.8.1 and 3.3.2, vendored unchanged, guarded by ``fusionguard.integrations.facefusion``.
+
+Only the model calls are replaced (tests/integrations/tools.py); FaceFusion's own program parses the
+command line, its job manager writes the job files, its workflow copies and finalizes with ffmpeg.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from fusionguard.audit.keys import KeyRing
+from fusionguard.audit.record import ModelInfo
+from fusionguard.checks.nsfw import OpenNsfwOnnx
+from fusionguard.faces import DlibBackend
+from fusionguard.guard import Guard
+from fusionguard.integrations import facefusion as ff_guard
+from fusionguard.media import encode_image, load_image
+from fusionguard.registry import enrol_photos
+from tests.conftest import FixedClock
+from tests.integrations import tools
+from tests.test_guard import make_guard, photos, workspace_empty
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")]
+MODEL = ModelInfo("stand-in-swapper", "1", "apache-2.0")  # the tests replace the network
+_ = photos  # the session fixture, re-exported for this module
+
+
+@pytest.fixture
+def guard(
+    db_url: str,
+    home: Path,
+    ring: KeyRing,
+    clock: FixedClock,
+    faces: DlibBackend,
+    nsfw: OpenNsfwOnnx,
+    photos: dict[str, Path],
+) -> Guard:
+    g = make_guard(db_url, home, ring, clock, faces, nsfw)
+    enrol_photos(g.registry, faces, "Eileen Collins", [photos["astronaut"]], roles=["source", "target"])
+    enrol_photos(g.registry, faces, "Grace Hopper", [photos["hopper"]], roles=["source"])
+    return g
+
+
+@pytest.fixture(params=["3.8.1", "3.3.2"])
+def facefusion(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    version: str = request.param
+    with tools.vendored(tools.FACEFUSION[version], "facefusion", monkeypatch):
+        tools.facefusion_models(version, monkeypatch)
+        yield version
+
+
+def write(photo: Path, path: Path) -> Path:
+    rgb = load_image(photo).rgb
+    if path.suffix == ".webp":  # lossless: lossy WebP makes dlib see a second face in the astronaut
+        from PIL import Image
+
+        Image.fromarray(rgb).save(path, format="WEBP", lossless=True)
+    else:
+        path.write_bytes(encode_image(rgb, "jpeg" if path.suffix == ".jpg" else "png"))
+    return path
+
+
+def headless(tmp_path: Path, sources: list[Path], target: Path, output: Path, *extra: str) -> int:
+    from facefusion import core
+
+    args = tools.facefusion_args(sources, target, output, tmp_path / "jobs", tmp_path / "temp", *extra)
+    code: int = core.process_headless(args)
+    return code
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".webp", ".png"])
+def test_headless_step_releases_the_recorded_file(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path, ext: str
+) -> None:
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    target = write(photos["astronaut"], tmp_path / f"target{ext}")
+    output = tmp_path / f"swapped{ext}"
+    (tmp_path / "temp").mkdir()
+    with ff_guard.install(guard, model=MODEL) as installation:
+        assert installation.patched == ["facefusion.core.process_step"]
+        assert headless(tmp_path, [source], target, output) == 0
+    from facefusion import core, state_manager
+
+    assert core.process_step.__module__ == "facefusion.core"  # uninstalled
+    released = output.read_bytes()
+    record = guard.log.query()[-1].record
+    assert record.decision == "allowed" and record.output is not None
+    assert hashlib.sha256(released).hexdigest() == record.output.sha256
+    assert load_image(released).format == {".jpg": "JPEG", ".webp": "WEBP", ".png": "PNG"}[ext]
+    detection = guard.codec.detect(load_image(released).rgb)
+    assert detection is not None and f"{detection.payload:016x}" == record.output.watermark_id
+    # The swap happened (the stand-in darkens the face) and nothing was left anywhere.
+    assert load_image(released).rgb.mean() < load_image(target).rgb.mean()
+    assert workspace_empty(guard)
+    assert list((tmp_path / "temp").rglob("*")) in ([], [tmp_path / "temp" / "facefusion"])
+    assert sorted(p.name for p in (tmp_path / "jobs" / "completed").iterdir())[0].startswith("headless")
+    # FaceFusion's state points at the caller's files again, not at the deleted workspace.
+    assert state_manager.get_item("target_path") == str(target)
+    assert state_manager.get_item("temp_path") == str(tmp_path / "temp")
+
+
+def test_blocked_step_returns_false_with_a_blocked_record(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    target = write(photos["hopper"], tmp_path / "target.jpg")  # Grace Hopper gave no target consent
+    output = tmp_path / "swapped.jpg"
+    with ff_guard.install(guard, model=MODEL):
+        assert headless(tmp_path, [source], target, output) == 1
+        from facefusion import core
+
+        step_args: dict[str, Any] = {"source_paths": [str(source)], "target_path": str(target)}
+        step_args["output_path"] = str(output)
+        assert core.process_step("direct", 0, step_args) is False  # False, not a traceback
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".swapped")] == []
+    records = [r.record for r in guard.log.query()]
+    assert [r.decision for r in records[-2:]] == ["blocked", "blocked"]
+    assert records[-1].reasons[0]["check"] == "consent"
+    assert records[-1].extra["job_id"] == "direct"
+    assert list((tmp_path / "jobs" / "failed").iterdir())
+    assert workspace_empty(guard)
+
+
+def test_audio_source_is_recorded_not_refused(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    target = write(photos["astronaut"], tmp_path / "target.png")
+    voice = tmp_path / "voice.wav"
+    voice.write_bytes(_wav(np.sin(np.linspace(0, 440 * 2 * np.pi, 8000)).astype(np.float32)))
+    output = tmp_path / "swapped.png"
+    with ff_guard.install(guard, model=MODEL):
+        assert headless(tmp_path, [source, voice], target, output) == 0
+    record = guard.log.query()[-1].record
+    assert record.decision == "allowed" and len(record.sources) == 1
+    assert record.extra["audio_sources"] == hashlib.sha256(voice.read_bytes()).hexdigest()
+    assert output.exists()
+
+
+def _wav(samples: np.ndarray, rate: int = 8000) -> bytes:
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((samples * 32000).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def test_ui_runner_bound_at_import_is_patched(
+    facefusion: str, guard: Guard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UI's runners do ``from facefusion.core import process_step``: a module holding that name
+    when ``install`` runs is patched too, and put back by ``uninstall``."""
+    import types
+
+    from facefusion import core
+
+    runner = types.ModuleType(ff_guard.UI_RUNNERS[0])
+    runner.process_step = core.process_step  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, ff_guard.UI_RUNNERS[0], runner)
+    original = core.process_step
+    with ff_guard.install(guard, model=MODEL) as installation:
+        assert runner.process_step is core.process_step is not original  # type: ignore[attr-defined]
+        assert len(installation.patched) == 2
+    assert runner.process_step is original  # type: ignore[attr-defined]
+    assert os.getcwd() == str(tools.FACEFUSION[facefusion])

@@ -1,0 +1,151 @@
+"""Load the vendored real tools (tests/third_party/) and replace only their model calls.
+
+The tools' code runs unchanged. Their model-loading and inference functions (face detection,
+landmarks, recognition, classification, NSFW, the swapper network) need weights that cannot be
+downloaded here; each is replaced by monkeypatching with a small real operation: dlib's HOG detector
+and 68-point predictor for faces (5 points taken from the 68), a constant identity embedding (so
+"reference" face selection matches), and for the swapper network a darkening of the aligned face
+crop it is given. The rest (alignment, masks, paste-back, ffmpeg, temp folders, job files) is the
+tool's own. Python packages the tools import only for models or their desktop UI (insightface,
+tensorflow, opennsfw2, customtkinter, ...) are not installed: placeholders go into ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import types
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import dlib
+import face_recognition_models
+import numpy as np
+import pytest
+
+THIRD_PARTY = Path(__file__).resolve().parent.parent / "third_party"
+FACEFUSION = {"3.8.1": THIRD_PARTY / "facefusion-3.8.1", "3.3.2": THIRD_PARTY / "facefusion-3.3.2"}
+
+
+@functools.cache
+def _dlib() -> tuple[Any, Any]:
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(
+        face_recognition_models.pose_predictor_model_location()
+    )
+
+
+def detect(frame_bgr: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    """(box x1,y1,x2,y2; score; 5 landmarks: eyes, nose tip, mouth corners) per face, by dlib."""
+    detector, predictor = _dlib()
+    rgb = np.ascontiguousarray(cv2.cvtColor(frame_bgr[:, :, :3].astype(np.uint8), cv2.COLOR_BGR2RGB))
+    faces = []
+    for rect in detector(rgb, 1):
+        shape = predictor(rgb, rect)
+        points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+        five = np.stack(
+            [points[36:42].mean(0), points[42:48].mean(0), points[30], points[48], points[54]]
+        ).astype(np.float32)
+        box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.float32)
+        faces.append((box, 0.9, five))
+    return faces
+
+
+def darken(crop: np.ndarray) -> np.ndarray:
+    """The stand-in for a swapper network: the aligned crop, 10 % darker."""
+    return (crop * 0.9).astype(crop.dtype)
+
+
+def purge(package: str) -> None:
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]
+
+
+def placeholder_modules(monkeypatch: pytest.MonkeyPatch, names: Sequence[str]) -> None:
+    """Empty modules for model/UI libraries a tool imports at module level but the tests never use."""
+    for name in names:
+        module = types.ModuleType(name)
+        module.__getattr__ = lambda attr, _name=name: _missing(_name, attr)  # type: ignore[method-assign]
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def _missing(module: str, attr: str) -> Any:
+    if attr.startswith("__"):
+        raise AttributeError(attr)
+    return types.SimpleNamespace(name=f"{module}.{attr} (placeholder)")
+
+
+@contextlib.contextmanager
+def vendored(root: Path, package: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Import ``package`` from ``root`` (working directory there, as the tools expect), then forget it."""
+    purge(package)
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.chdir(root)
+    try:
+        yield
+    finally:
+        purge(package)
+
+
+def facefusion_models(version: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replace FaceFusion's model calls (the modules must be importable from the vendored tree)."""
+    import importlib
+
+    def detect_faces(frame: np.ndarray) -> tuple[list[Any], list[float], list[Any]]:
+        found = detect(frame)
+        return [f[0] for f in found], [f[1] for f in found], [f[2] for f in found]
+
+    embedding = np.ones(512, dtype=np.float32)
+    analyser = importlib.import_module(
+        "facefusion.face_creator" if version == "3.8.1" else "facefusion.face_analyser"
+    )
+    monkeypatch.setattr(analyser, "detect_faces", detect_faces)
+    monkeypatch.setattr(analyser, "detect_face_landmark", lambda *_: (np.zeros((68, 2), np.float32), 0.0))
+    monkeypatch.setattr(analyser, "estimate_face_landmark_68_5", lambda five: np.resize(five, (68, 2)))
+    monkeypatch.setattr(analyser, "classify_face", lambda *_: ("female", range(20, 30), "white"))
+    recognize = "calculate_face_embedding" if version == "3.8.1" else "calc_embedding"
+    monkeypatch.setattr(analyser, recognize, lambda *_: (embedding, embedding / np.linalg.norm(embedding)))
+    content_analyser = importlib.import_module("facefusion.content_analyser")
+    monkeypatch.setattr(content_analyser, "detect_nsfw", lambda *_: False)
+    for name in ("content_analyser", "face_classifier", "face_detector", "face_landmarker", "face_masker"):
+        # model downloads (3.3.2 checks them before every step)
+        monkeypatch.setattr(importlib.import_module(f"facefusion.{name}"), "pre_check", lambda: True)
+    for name in ("face_recognizer", "voice_extractor"):
+        monkeypatch.setattr(importlib.import_module(f"facefusion.{name}"), "pre_check", lambda: True)
+    swapper = importlib.import_module(
+        "facefusion.processors.modules.face_swapper.core"
+        if version == "3.8.1"
+        else "facefusion.processors.modules.face_swapper"
+    )
+    monkeypatch.setattr(swapper, "pre_check", lambda: True)
+
+    def forward_swap_face(*args: Any) -> np.ndarray:
+        crop = args[-1][0]  # (3, H, W), normalised as the model expects; back the same way
+        options = swapper.get_model_options()
+        mean = np.asarray(options.get("mean", [0.0] * 3), np.float32).reshape(3, 1, 1)
+        std = np.asarray(options.get("standard_deviation", [1.0] * 3), np.float32).reshape(3, 1, 1)
+        unit = darken(crop * std + mean)
+        if options.get("type") in ("ghost", "hififace", "hyperswap", "uniface"):
+            return (unit - mean) / std
+        return unit
+
+    monkeypatch.setattr(swapper, "forward_swap_face", forward_swap_face)
+
+
+def facefusion_args(
+    sources: Sequence[Path], target: Path, output: Path, jobs: Path, temp: Path, *extra: str
+) -> dict[str, Any]:
+    """A ``headless-run`` command line parsed by FaceFusion's own program, applied to its state."""
+    from facefusion import state_manager
+    from facefusion.args import apply_args
+    from facefusion.jobs import job_manager
+    from facefusion.program import create_program
+
+    argv = ["headless-run", "-t", str(target), "-o", str(output), "--jobs-path", str(jobs)]
+    argv += ["--temp-path", str(temp), "-s", *map(str, sources), *extra]
+    args: dict[str, Any] = vars(create_program().parse_args(argv))
+    apply_args(args, state_manager.init_item)
+    assert job_manager.init_jobs(state_manager.get_item("jobs_path"))
+    return args
