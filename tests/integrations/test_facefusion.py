@@ -177,3 +177,43 @@ def test_ui_runner_bound_at_import_is_patched(
         assert len(installation.patched) == 2
     assert runner.process_step is original  # type: ignore[attr-defined]
     assert os.getcwd() == str(tools.FACEFUSION[facefusion])
+
+
+def test_two_concurrent_jobs_with_the_same_target_name(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path, db_url: str, home: Path
+) -> None:
+    """Two FaceFusion processes, one shared temp_path, both targets named ``target.jpg``: unguarded,
+    both would use ``<temp>/facefusion/target/``; guarded, each works in its own workspace."""
+    import subprocess
+    import sys
+
+    from tests.integrations import facefusion_child
+
+    temp, start = tmp_path / "temp", tmp_path / "start"
+    temp.mkdir()
+    children = []
+    for i in range(2):
+        folder = tmp_path / f"job{i}"
+        folder.mkdir()
+        source = write(photos["astronaut"], folder / "source.jpg")
+        target = write(photos["astronaut"], folder / "target.jpg")
+        argv = [facefusion, db_url, str(home), str(folder / "witness"), str(start), str(source)]
+        argv += [str(target), str(folder / "out.jpg"), str(tmp_path / f"jobs{i}"), str(temp)]
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", facefusion_child.__name__, *argv],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=Path(__file__).resolve().parents[2],
+            )
+        )
+    start.touch()
+    codes = [child.communicate(timeout=300)[0].split()[-1] for child in children]
+    assert codes == ["0", "0"]
+    outputs = [tmp_path / f"job{i}" / "out.jpg" for i in range(2)]
+    records = {r.record.output.sha256: r.record for r in guard.log.query() if r.record.output}
+    for output in outputs:
+        assert hashlib.sha256(output.read_bytes()).hexdigest() in records
+    assert len({hashlib.sha256(o.read_bytes()).hexdigest() for o in outputs}) == 2
+    assert not list(temp.rglob("target*"))
+    assert workspace_empty(guard)
