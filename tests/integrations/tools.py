@@ -149,3 +149,106 @@ def facefusion_args(
     apply_args(args, state_manager.init_item)
     assert job_manager.init_jobs(state_manager.get_item("jobs_path"))
     return args
+
+
+# --- roop and Deep-Live-Cam (insightface-based) ---------------------------------------------------
+
+ROOP = THIRD_PARTY / "roop-a13727a"
+
+
+class InsightFace(dict[str, Any]):
+    """What ``insightface.app.common.Face`` is: a dict whose keys read as attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
+def insightface_faces(frame_bgr: np.ndarray) -> list[InsightFace]:
+    unit = np.ones(512, np.float32) / np.sqrt(512)
+    return [
+        InsightFace(bbox=box, kps=five, det_score=score, embedding=unit * 20, normed_embedding=unit)
+        for box, score, five in detect(frame_bgr)
+    ]
+
+
+class StandInSwapper:
+    """``insightface.model_zoo`` INSwapper's ``get``: here, darken the target face's box."""
+
+    def get(
+        self, frame: np.ndarray, target_face: InsightFace, source_face: Any, paste_back: bool = True
+    ) -> Any:
+        x1, y1, x2, y2 = (int(v) for v in target_face["bbox"])
+        out = frame.copy()
+        out[max(y1, 0) : y2, max(x1, 0) : x2] = darken(out[max(y1, 0) : y2, max(x1, 0) : x2])
+        return out
+
+
+class StandInEnhancer:
+    """GFPGANer's ``enhance``: here, an unsharp mask of the face region it is given."""
+
+    def enhance(self, face: np.ndarray, paste_back: bool = True) -> tuple[None, None, np.ndarray]:
+        blurred = cv2.GaussianBlur(face, (0, 0), 2.0)
+        return None, None, cv2.addWeighted(face, 1.3, blurred, -0.3, 0)
+
+
+def insightface_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    placeholder_modules(
+        monkeypatch,
+        [
+            *("insightface", "insightface.app", "insightface.model_zoo", "tensorflow", "keras", "opennsfw2"),
+            *("gfpgan", "gfpgan.utils", "customtkinter", "tkinterdnd2"),
+        ],
+    )
+    common = types.ModuleType("insightface.app.common")
+    common.Face = InsightFace  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "insightface.app.common", common)
+
+
+def roop_models(monkeypatch: pytest.MonkeyPatch, processors: Sequence[str]) -> None:
+    """Import roop from the vendored tree with its models replaced, headless, with CLI defaults."""
+    import importlib
+
+    insightface_placeholders(monkeypatch)
+    ui = types.ModuleType("roop.ui")  # the Tk window (not vendored): headless runs never open it
+    ui.update_status = lambda message: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "roop.ui", ui)
+    core = importlib.import_module("roop.core")
+    settings = importlib.import_module("roop.globals")
+    defaults = dict(
+        headless=True, frame_processors=list(processors), keep_fps=True, keep_frames=False,
+        skip_audio=False, many_faces=False, reference_face_position=0, reference_frame_number=0,
+        similar_face_distance=0.85, temp_frame_format="png", temp_frame_quality=0,
+        output_video_encoder="libx264", output_video_quality=35, max_memory=None,
+        execution_providers=["CPUExecutionProvider"], execution_threads=1,
+    )  # fmt: skip
+    for key, value in defaults.items():
+        monkeypatch.setattr(settings, key, value)
+    monkeypatch.setattr(core, "predict_image", lambda path: False)  # opennsfw2
+    monkeypatch.setattr(core, "predict_video", lambda path: False)
+    analyser = importlib.import_module("roop.face_analyser")
+    monkeypatch.setattr(analyser, "get_face_analyser", lambda: types.SimpleNamespace(get=insightface_faces))
+    swapper = importlib.import_module("roop.processors.frame.face_swapper")
+    monkeypatch.setattr(swapper, "get_face_swapper", StandInSwapper)
+    enhancer = importlib.import_module("roop.processors.frame.face_enhancer")
+    monkeypatch.setattr(enhancer, "get_face_enhancer", StandInEnhancer)
+
+
+def make_clip(frame_bgr: np.ndarray, path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
+    """A short H.264 clip with an AAC tone, of the still panning slightly, made with ffmpeg."""
+    import subprocess
+    import tempfile
+
+    height, width = (d - d % 2 for d in frame_bgr.shape[:2])
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(int(seconds * fps)):
+            shifted = np.roll(frame_bgr[:height, :width], i, axis=1)
+            cv2.imwrite(f"{folder}/{i:04d}.png", shifted)
+        subprocess.run(
+            [
+                *("ffmpeg", "-v", "error", "-y", "-framerate", str(fps), "-i", f"{folder}/%04d.png"),
+                *("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"),
+                *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)),
+            ],
+            check=True,
+        )
+    return path
