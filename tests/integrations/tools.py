@@ -252,3 +252,47 @@ def make_clip(frame_bgr: np.ndarray, path: Path, seconds: float = 1.0, fps: int 
             check=True,
         )
     return path
+
+
+DEEP_LIVE_CAM = THIRD_PARTY / "deep-live-cam-bdeeb3a"
+_ARCFACE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    dtype=np.float32,
+)
+
+
+class StandInAlignedSwapper:
+    """INSwapper's ``get(..., paste_back=False)``: the 128 px aligned face (darkened) and its matrix."""
+
+    input_size = (128, 128)
+
+    def get(
+        self, frame: np.ndarray, target_face: InsightFace, source_face: Any, paste_back: bool = True
+    ) -> Any:
+        matrix, _ = cv2.estimateAffinePartial2D(target_face["kps"], _ARCFACE * (128 / 112))
+        return darken(cv2.warpAffine(frame, matrix, self.input_size)), matrix
+
+
+def deep_live_cam_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Import Deep-Live-Cam's modules from the vendored tree with its models replaced, headless."""
+    import importlib
+
+    insightface_placeholders(monkeypatch)
+    placeholder_modules(monkeypatch, ["sklearn", "sklearn.cluster"])
+    monkeypatch.setitem(sys.modules, "torch", None)  # type: ignore[arg-type]  # the CPU path, without torch
+    ui = types.ModuleType("modules.ui")  # the PySide6 window (not vendored)
+    ui.update_status = lambda message: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "modules.ui", ui)
+    settings = importlib.import_module("modules.globals")
+    defaults = dict(
+        headless=True, frame_processors=["face_swapper"], keep_fps=True, keep_audio=True,
+        many_faces=False, map_faces=False, nsfw_filter=False, video_encoder="libx264", video_quality=18,
+        execution_providers=["CPUExecutionProvider"], execution_threads=1,
+    )  # fmt: skip
+    for key, value in defaults.items():
+        monkeypatch.setattr(settings, key, value)
+    analyser = importlib.import_module("modules.face_analyser")
+    monkeypatch.setattr(analyser, "_analyse_faces", insightface_faces)
+    swapper = importlib.import_module("modules.processors.frame.face_swapper")
+    monkeypatch.setattr(swapper, "get_face_swapper", StandInAlignedSwapper)
+    monkeypatch.setattr(swapper, "pre_start", lambda: True)  # checks that the model file is on disk
