@@ -13,6 +13,9 @@ run's private workspace, keep the destination clean, and run the wrapped code on
   there during a run that is then blocked or fails (a tool's copy-then-process step, a global path the
   caller forgot to redirect), that file is removed: a destination is left as it was before the call
   or holds the guarded output, nothing else.
+* **Video targets** go to :meth:`Guard.run_video` as a file-wise pipeline: the tool reads the
+  Guard's workspace copy of the validated clip and writes ``result.<ext>`` beside it; the Guard
+  checks, marks every frame, re-encodes, records and releases it.
 * **Nesting.** A guarded call made while another guarded call runs in the same thread (roop's
   ``start()`` calling each processor's ``process_image``) runs unguarded inside the outer one, whose
   workspace it already works in: one record per output, for the file actually released.
@@ -27,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -35,6 +38,9 @@ from PIL import Image
 from fusionguard.audit.record import ModelInfo
 from fusionguard.guard import Guard, GuardResult, RunInputs
 from fusionguard.media import VIDEO_EXTENSIONS, encode_image, load_image
+
+if TYPE_CHECKING:
+    from fusionguard.video.run import VideoResult
 
 #: What FaceFusion 3.x takes as audio sources (``facefusion.choices.audio_formats``).
 AUDIO_EXTENSIONS = frozenset({".aac", ".flac", ".m4a", ".mp3", ".ogg", ".opus", ".wav", ".wma"})
@@ -130,7 +136,7 @@ def run_paths(
     output: str,
     produce: Produce,
     extra: dict[str, Any] | None = None,
-) -> tuple[Any, GuardResult]:
+) -> tuple[Any, GuardResult | VideoResult]:
     """Guard one paths-in, path-out call; return what ``produce`` returned and the Guard's result."""
     images = [i for i, path in enumerate(sources) if not is_audio_path(path)]
     audio = {i: Path(sources[i]).read_bytes() for i in range(len(sources)) if i not in images}
@@ -140,7 +146,7 @@ def run_paths(
     destination = Destination.of(output)
     returned: list[Any] = []
 
-    def pipeline(run: RunInputs) -> np.ndarray:
+    def call(run: RunInputs, staged_target: Path, staged_output: Path) -> None:
         staged_sources = []
         for i, path in enumerate(sources):
             staged = run.workspace.file(f"source-{i}{Path(path).suffix.lower() or '.png'}")
@@ -149,27 +155,49 @@ def run_paths(
             else:
                 stage_image(run.sources[images.index(i)], staged)
             staged_sources.append(str(staged))
-        staged_target = run.workspace.file("target" + (Path(target).suffix.lower() or ".png"))
-        assert run.target is not None
-        stage_image(run.target, staged_target)
-        staged_output = run.workspace.file("output" + (Path(output).suffix.lower() or ".png"))
         with guarded_scope():
             returned.append(produce(Staged(staged_sources, str(staged_target), str(staged_output), run)))
         if not staged_output.is_file():
             raise ToolFailed(f"{Path(output).name}: the wrapped code wrote no output file")
+
+    def pipeline(run: RunInputs) -> np.ndarray:
+        staged_target = run.workspace.file("target" + (Path(target).suffix.lower() or ".png"))
+        assert run.target is not None
+        stage_image(run.target, staged_target)
+        staged_output = run.workspace.file("output" + (Path(output).suffix.lower() or ".png"))
+        call(run, staged_target, staged_output)
         return load_image(
             staged_output, max_pixels=guard.policy.media.max_pixels, source="pipeline output"
         ).rgb
 
+    def file_pipeline(run: RunInputs) -> Path:
+        # The Guard staged the validated clip as run.target_file (its extension kept) and encodes its
+        # own marked output as output.<ext>: the tool writes result.<ext> beside it.
+        assert run.target_file is not None
+        staged_output = run.workspace.file("result" + (Path(output).suffix.lower() or ".mp4"))
+        call(run, run.target_file, staged_output)
+        return staged_output
+
+    result: GuardResult | VideoResult
     try:
-        result = guard.run(
-            sources=[sources[i] for i in images],
-            target=target,
-            model=model,
-            pipeline=pipeline,
-            output_path=output,
-            extra=extra,
-        )
+        if is_video_path(target):
+            result = guard.run_video(
+                sources=[sources[i] for i in images],
+                target=target,
+                model=model,
+                output_path=output,
+                file_pipeline=file_pipeline,
+                extra=extra,
+            )
+        else:
+            result = guard.run(
+                sources=[sources[i] for i in images],
+                target=target,
+                model=model,
+                pipeline=pipeline,
+                output_path=output,
+                extra=extra,
+            )
     except BaseException:
         destination.discard_if_written()
         raise

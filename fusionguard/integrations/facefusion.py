@@ -15,6 +15,11 @@ What is patched:
 * The UI's ``instant_runner`` and ``job_runner`` components bind ``process_step`` by name when they
   are imported: those already imported are patched too, and those imported after ``install`` get the
   guarded function. Install before the UI starts.
+* ``facefusion.jobs.job_runner.concat_video``: after the steps, FaceFusion joins each output's step
+  clips with ffmpeg (stream copy, which still rewrites the container). For an output made by one
+  step the guarded clip is moved into place instead, byte for byte, so the released file is the
+  recorded one; an output joined from several steps' clips is still concatenated by ffmpeg: every
+  frame keeps its step's watermark and record, but the joined file's own hash is in no record.
 * FaceFusion 3.3.2's processors' ``process_image(source_paths, target_path, output_path)`` run inside
   the guarded step on its temporary copy; the guard is at the step, whose output is the file
   ``finalize_image`` (ffmpeg) writes, so the released file is the one recorded.
@@ -23,13 +28,17 @@ What is patched:
 from __future__ import annotations
 
 import importlib
+import logging
+import shutil
 import sys
+from collections.abc import Callable
 
 from fusionguard.adapters.facefusion import protect_job_step
 from fusionguard.audit.record import ModelInfo
 from fusionguard.guard import Guard
 from fusionguard.integrations._patch import Installation
 
+logger = logging.getLogger("fusionguard.integrations")
 UI_RUNNERS = ("facefusion.uis.components.instant_runner", "facefusion.uis.components.job_runner")
 
 
@@ -40,8 +49,31 @@ def install(guard: Guard, *, model: ModelInfo) -> Installation:
     original = core.process_step
     guarded = protect_job_step(guard, model=model)(original)
     installation.patch(core, "process_step", guarded)
+    job_runner = importlib.import_module("facefusion.jobs.job_runner")
+    installation.patch(job_runner, "concat_video", _move_single_clip(job_runner.concat_video))
     for name in UI_RUNNERS:
         module = sys.modules.get(name)
         if module is not None and getattr(module, "process_step", None) is original:
             installation.patch(module, "process_step", guarded)
     return installation
+
+
+def _move_single_clip(concat_video: Callable[[str, list[str]], bool]) -> Callable[[str, list[str]], bool]:
+    """FaceFusion's ``concat_video(output_path, temp_output_paths)``, moving a lone clip unchanged."""
+
+    def guarded_concat_video(output_path: str, temp_output_paths: list[str]) -> bool:
+        if len(temp_output_paths) == 1:
+            try:
+                shutil.move(temp_output_paths[0], output_path)
+            except OSError as error:
+                logger.warning("could not move %s to %s: %s", temp_output_paths[0], output_path, error)
+                return False
+            return True
+        logger.warning(
+            "%s joins %d guarded clips; the joined file's hash is in no record",
+            output_path,
+            len(temp_output_paths),
+        )
+        return concat_video(output_path, temp_output_paths)
+
+    return guarded_concat_video

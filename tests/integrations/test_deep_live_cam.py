@@ -122,9 +122,11 @@ def test_process_image_takes_one_source_path(
     assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256  # type: ignore[union-attr]
 
 
-def test_start_video_is_not_released_unguarded(
+def test_start_video_goes_through_run_video(
     dlc: None, guard: Guard, photos: dict[str, Path], tmp_path: Path
 ) -> None:
+    """The tool's own video path (frames or pipes, ffmpeg, audio restored) runs in the workspace;
+    the Guard checks, marks every frame and releases the clip it recorded."""
     import modules.core
 
     source = still(photos["astronaut"], tmp_path / "source.jpg")
@@ -134,6 +136,25 @@ def test_start_video_is_not_released_unguarded(
     set_paths(source, target, output)
     with dlc_guard.install(guard, model=MODEL):
         modules.core.start()
-    assert not output.exists()
+    record = guard.log.query()[-1].record
+    assert record.decision == "allowed" and record.output is not None, record.reasons
+    assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(("temp", ".swapped"))] == []
+    assert workspace_empty(guard)
+
+
+def test_start_video_blocked_leaves_nothing(
+    dlc: None, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    import modules.core
+
+    source = still(photos["astronaut"], tmp_path / "source.jpg")
+    frame = cv2.cvtColor(load_image(photos["hopper"]).rgb, cv2.COLOR_RGB2BGR)  # no target consent
+    target = tools.make_clip(frame, tmp_path / "target.mp4")
+    output = tmp_path / "swapped.mp4"
+    set_paths(source, target, output)
+    with dlc_guard.install(guard, model=MODEL):
+        modules.core.start()
+    assert not output.exists()
+    assert guard.log.query()[-1].record.decision == "blocked"
     assert workspace_empty(guard)

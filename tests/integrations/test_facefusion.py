@@ -85,7 +85,7 @@ def test_headless_step_releases_the_recorded_file(
     output = tmp_path / f"swapped{ext}"
     (tmp_path / "temp").mkdir()
     with ff_guard.install(guard, model=MODEL) as installation:
-        assert installation.patched == ["facefusion.core.process_step"]
+        assert installation.patched[0] == "facefusion.core.process_step"
         assert headless(tmp_path, [source], target, output) == 0
     from facefusion import core, state_manager
 
@@ -174,7 +174,7 @@ def test_ui_runner_bound_at_import_is_patched(
     original = core.process_step
     with ff_guard.install(guard, model=MODEL) as installation:
         assert runner.process_step is core.process_step is not original  # type: ignore[attr-defined]
-        assert len(installation.patched) == 2
+        assert len(installation.patched) == 3
     assert runner.process_step is original  # type: ignore[attr-defined]
     assert os.getcwd() == str(tools.FACEFUSION[facefusion])
 
@@ -216,4 +216,25 @@ def test_two_concurrent_jobs_with_the_same_target_name(
         assert hashlib.sha256(output.read_bytes()).hexdigest() in records
     assert len({hashlib.sha256(o.read_bytes()).hexdigest() for o in outputs}) == 2
     assert not list(temp.rglob("target*"))
+    assert workspace_empty(guard)
+
+
+def test_video_step_goes_through_run_video(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    """FaceFusion's own video workflow (frames extracted into its temp folder, processed one by one,
+    merged, audio restored, all by ffmpeg) runs in the workspace; the released clip is the recorded one."""
+    import cv2
+
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    frame = cv2.cvtColor(load_image(photos["astronaut"]).rgb, cv2.COLOR_RGB2BGR)
+    target = tools.make_clip(frame, tmp_path / "target.mp4")
+    output = tmp_path / "swapped.mp4"
+    (tmp_path / "temp").mkdir()
+    with ff_guard.install(guard, model=MODEL):
+        assert headless(tmp_path, [source], target, output) == 0
+    record = guard.log.query()[-1].record
+    assert record.decision == "allowed" and record.output is not None
+    assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256
+    assert list((tmp_path / "temp").rglob("*.*")) == []
     assert workspace_empty(guard)
