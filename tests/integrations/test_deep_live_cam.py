@@ -130,8 +130,7 @@ def test_start_video_goes_through_run_video(
     import modules.core
 
     source = still(photos["astronaut"], tmp_path / "source.jpg")
-    frame = cv2.cvtColor(load_image(photos["astronaut"]).rgb, cv2.COLOR_RGB2BGR)
-    target = tools.make_clip(frame, tmp_path / "target.mp4")
+    target = tools.face_clip(load_image(photos["astronaut"]).rgb, tmp_path / "target.mp4")
     output = tmp_path / "swapped.mp4"
     set_paths(source, target, output)
     with dlc_guard.install(guard, model=MODEL):
@@ -149,8 +148,7 @@ def test_start_video_blocked_leaves_nothing(
     import modules.core
 
     source = still(photos["astronaut"], tmp_path / "source.jpg")
-    frame = cv2.cvtColor(load_image(photos["hopper"]).rgb, cv2.COLOR_RGB2BGR)  # no target consent
-    target = tools.make_clip(frame, tmp_path / "target.mp4")
+    target = tools.face_clip(load_image(photos["hopper"]).rgb, tmp_path / "target.mp4")  # no target consent
     output = tmp_path / "swapped.mp4"
     set_paths(source, target, output)
     with dlc_guard.install(guard, model=MODEL):

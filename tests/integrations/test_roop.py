@@ -139,8 +139,7 @@ def test_start_video_goes_through_run_video(
     import roop.core
 
     source = jpeg(photos["astronaut"], tmp_path / "source.jpg")
-    frame = cv2.cvtColor(load_image(photos["astronaut"]).rgb, cv2.COLOR_RGB2BGR)
-    target = tools.make_clip(frame, tmp_path / "target.mp4")
+    target = tools.face_clip(load_image(photos["astronaut"]).rgb, tmp_path / "target.mp4")
     output = tmp_path / "swapped.mp4"
     set_paths(source, target, output)
     with roop_guard.install(guard, model=MODEL):
@@ -158,8 +157,7 @@ def test_start_video_blocked_leaves_nothing(
     import roop.core
 
     source = jpeg(photos["astronaut"], tmp_path / "source.jpg")
-    frame = cv2.cvtColor(load_image(photos["hopper"]).rgb, cv2.COLOR_RGB2BGR)  # no target consent
-    target = tools.make_clip(frame, tmp_path / "target.mp4")
+    target = tools.face_clip(load_image(photos["hopper"]).rgb, tmp_path / "target.mp4")  # no target consent
     output = tmp_path / "swapped.mp4"
     set_paths(source, target, output)
     with roop_guard.install(guard, model=MODEL):

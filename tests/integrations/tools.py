@@ -234,15 +234,16 @@ def roop_models(monkeypatch: pytest.MonkeyPatch, processors: Sequence[str]) -> N
 
 
 def make_clip(frame_bgr: np.ndarray, path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
-    """A short H.264 clip with an AAC tone, of the still panning slightly, made with ffmpeg."""
+    """A short H.264 clip with an AAC tone, of the still panning slightly (a 1 px shift per frame of a
+    window as wide as the still less the frame count), made with ffmpeg."""
     import subprocess
     import tempfile
 
-    height, width = (d - d % 2 for d in frame_bgr.shape[:2])
+    count = int(seconds * fps)
+    height, width = (d - d % 2 for d in (frame_bgr.shape[0], frame_bgr.shape[1] - count))
     with tempfile.TemporaryDirectory() as folder:
-        for i in range(int(seconds * fps)):
-            shifted = np.roll(frame_bgr[:height, :width], i, axis=1)
-            cv2.imwrite(f"{folder}/{i:04d}.png", shifted)
+        for i in range(count):
+            cv2.imwrite(f"{folder}/{i:04d}.png", frame_bgr[:height, i : i + width])
         subprocess.run(
             [
                 *("ffmpeg", "-v", "error", "-y", "-framerate", str(fps), "-i", f"{folder}/%04d.png"),
@@ -296,3 +297,13 @@ def deep_live_cam_models(monkeypatch: pytest.MonkeyPatch) -> None:
     swapper = importlib.import_module("modules.processors.frame.face_swapper")
     monkeypatch.setattr(swapper, "get_face_swapper", StandInAlignedSwapper)
     monkeypatch.setattr(swapper, "pre_start", lambda: True)  # checks that the model file is on disk
+
+
+def face_clip(photo_rgb: np.ndarray, path: Path) -> Path:
+    """A 1 s clip of a 320 px square around the photo's one face (dlib sees no stray faces in it)."""
+    x1, y1, x2, y2 = detect(cv2.cvtColor(photo_rgb, cv2.COLOR_RGB2BGR))[0][0].astype(int)
+    side = 320 + 10  # the pan takes 10 px of width
+    left = int(np.clip((x1 + x2) // 2 - side // 2, 0, photo_rgb.shape[1] - side))
+    top = int(np.clip((y1 + y2) // 2 - side // 2, 0, photo_rgb.shape[0] - side))
+    crop = photo_rgb[top : top + side, left : left + side]
+    return make_clip(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), path)
