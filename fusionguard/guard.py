@@ -74,6 +74,7 @@ from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
 
 if TYPE_CHECKING:
+    from fusionguard.stream import StreamSession
     from fusionguard.video.run import FilePipeline, FramePipeline, VideoResult
 
 ImageInput = str | os.PathLike[str] | bytes | np.ndarray
@@ -364,6 +365,25 @@ class Guard:
             file_pipeline=file_pipeline,
             extra=extra,
         )
+
+    # -- live streams (fusionguard.stream) -------------------------------------------------------
+
+    def stream(
+        self,
+        *,
+        sources: Sequence[ImageInput],
+        model: ModelInfo,
+        color_order: ColorOrder = "RGB",
+        extra: dict[str, Any] | None = None,
+    ) -> StreamSession:
+        """A guarded live stream: sources checked now, faces/NSFW in the background, every frame marked.
+
+        Raises the violation (after recording it) when a source fails its checks. See
+        :mod:`fusionguard.stream` for what runs when, and what a frame with an unchecked face does.
+        """
+        from fusionguard.stream import StreamSession
+
+        return StreamSession(self, sources=sources, model=model, color_order=color_order, extra=extra)
 
     def _load(self, item: ImageInput, label: str, color_order: str) -> LoadedImage:
         max_pixels = self.policy.media.max_pixels

@@ -53,6 +53,7 @@ __all__ = [
     "NsfwPolicy",
     "Policy",
     "PrivacyPolicy",
+    "StreamPolicy",
     "VideoPolicy",
     "WatermarkPolicy",
     "shipped_policies",
@@ -192,6 +193,31 @@ class VideoPolicy:
     preset: str = "veryfast"
 
 
+# --- live streams (fusionguard.stream) ---
+
+
+StreamOnBlock = Literal["black", "raise"]
+
+
+@dataclass(frozen=True)
+class StreamPolicy:
+    """Live streams (:meth:`fusionguard.guard.Guard.stream`): check rates, record cadence, blocking.
+
+    ``face_fps``: face detections per second on a background thread (a new face track is checked
+    for target consent when it appears). ``nsfw_fps``: released frames scored per second.
+    ``max_check_age``: seconds; a frame is withheld (black) when the newest finished face check is
+    older than this (the checker fell behind or failed). ``interim_seconds``: a signed interim
+    record at least this often, so a crash loses at most that much accountability.
+    ``on_block``: what frames become once a check fails, black frames or an exception.
+    """
+
+    face_fps: float = 4.0
+    nsfw_fps: float = 1.0
+    max_check_age: float = 1.0
+    interim_seconds: int = 10
+    on_block: StreamOnBlock = "black"
+
+
 _SECTIONS: dict[str, type[Any]] = {
     "nsfw": NsfwPolicy,
     "consent": ConsentPolicy,
@@ -202,7 +228,12 @@ _SECTIONS: dict[str, type[Any]] = {
     "privacy": PrivacyPolicy,
     "audit": AuditPolicy,
     "video": VideoPolicy,
+    "stream": StreamPolicy,
 }
+#: Sections added after schema version 1 was published: they enter :meth:`Policy.to_dict` (and so the
+#: hash stored in audit records) only when they differ from their defaults, so the hashes of existing
+#: policies do not change.
+_ADDITIVE_SECTIONS = ("stream",)
 
 
 @dataclass(frozen=True)
@@ -221,6 +252,7 @@ class Policy:
     privacy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
     audit: AuditPolicy = field(default_factory=AuditPolicy)
     video: VideoPolicy = field(default_factory=VideoPolicy)
+    stream: StreamPolicy = field(default_factory=StreamPolicy)
     #: Where the policy came from, for messages; not part of its meaning, so not compared or hashed.
     source: str = field(default="<mapping>", compare=False, repr=False)
 
@@ -282,8 +314,10 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved policy as plain JSON-able data (tuples become lists)."""
         result: dict[str, Any] = {"name": self.name, "version": self.version}
-        for section in _SECTIONS:
+        for section, kind in _SECTIONS.items():
             value = getattr(self, section)
+            if section in _ADDITIVE_SECTIONS and value == kind():
+                continue
             result[section] = {
                 f.name: list(item) if isinstance(item := getattr(value, f.name), tuple) else item
                 for f in fields(value)
@@ -609,6 +643,42 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
     audit = AuditPolicy(record_blocked=True)
     video = _parse_video(section("video"))
 
+    st = StreamPolicy()
+    r = section("stream")
+    stream = StreamPolicy(
+        face_fps=r.number(
+            "face_fps",
+            r.get("face_fps", st.face_fps),
+            0.0,
+            60.0,
+            "a rate from 0 to 60 per second",
+            open_low=True,
+        ),
+        nsfw_fps=r.number(
+            "nsfw_fps",
+            r.get("nsfw_fps", st.nsfw_fps),
+            0.0,
+            60.0,
+            "a rate from 0 to 60 per second",
+            open_low=True,
+        ),
+        max_check_age=r.number(
+            "max_check_age",
+            r.get("max_check_age", st.max_check_age),
+            0.0,
+            60.0,
+            "seconds, from 0 to 60",
+            open_low=True,
+        ),
+        interim_seconds=r.integer("interim_seconds", st.interim_seconds, 1, 3600, "seconds"),
+        on_block=cast(StreamOnBlock, r.choice("on_block", st.on_block, ("black", "raise"))),
+    )
+    if stream.max_check_age * stream.face_fps < 1.0:
+        raise PolicyError(
+            f"{source}: stream.max_check_age: found {stream.max_check_age} s with face_fps "
+            f"{stream.face_fps}, so no frame could ever pass (expected at least 1 / face_fps seconds)"
+        )
+
     return {
         "name": name,
         "version": version,
@@ -621,6 +691,7 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
         "privacy": privacy,
         "audit": audit,
         "video": video,
+        "stream": stream,
     }
 
 

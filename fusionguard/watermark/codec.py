@@ -246,7 +246,14 @@ class WatermarkCodec:
         if factor > 1:
             small = (luma.shape[1] // factor, luma.shape[0] // factor)
             luma = np.asarray(cv2.resize(luma, small, interpolation=cv2.INTER_AREA), np.float32)
-        white = whiten(luma)
+        return self._search(whiten(luma), factor)
+
+    def _search(self, white: FloatArray, factor: float = 1.0) -> list[_Candidate]:
+        """Geometry search and decoding on a whitened luma (see :func:`.geometry.whiten`).
+
+        ``factor`` maps its pixels back to the caller's (geometry is reported in those units).
+        Also used by :mod:`.frames` on the sum of many whitened frames.
+        """
         half: FloatArray | None = None
         found: list[tuple[float, npt.NDArray[np.complex128], float, float, npt.NDArray[np.float64]]] = []
         for basis in lattice_candidates(white):
