@@ -233,7 +233,7 @@ _SECTIONS: dict[str, type[Any]] = {
 #: Sections added after schema version 1 was published: they enter :meth:`Policy.to_dict` (and so the
 #: hash stored in audit records) only when they differ from their defaults, so the hashes of existing
 #: policies do not change.
-_ADDITIVE_SECTIONS = ("stream",)
+_ADDITIVE_SECTIONS = ("video", "stream")
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ Reasons carry the figures (times, scores, distances) in ``data`` as for images.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Executor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,18 +119,22 @@ class ClipScanner:
         faces: FaceBackend,
         registry: ConsentRegistry,
         match_threshold: float,
-        pool: Executor | None = None,
+        detect_all: Callable[[Sequence[np.ndarray]], list[list[Face]]] | None = None,
     ) -> None:
         self.scan = ClipScan(subject)
-        self.faces, self.registry, self.threshold, self.pool = faces, registry, match_threshold, pool
+        self.faces, self.registry, self.threshold = faces, registry, match_threshold
+        self.detect_all = detect_all or (lambda images: [faces.detect(i) for i in images])
 
-    def add(self, samples: Sequence[Sample], nsfw_scores: Sequence[float] | None) -> None:
-        """Detect faces on ``samples`` (concurrently on the pool) and extend the tracks."""
-        images = [s.frame.rgb for s in samples]
-        if self.pool is not None and len(images) > 1:
-            detected = list(self.pool.map(self.faces.detect, images))
-        else:
-            detected = [self.faces.detect(i) for i in images]
+    def add(
+        self,
+        samples: Sequence[Sample],
+        nsfw_scores: Sequence[float] | None,
+        detected: Sequence[list[Face]] | None = None,
+    ) -> None:
+        """Extend the tracks with the faces of ``samples`` (``detected``, or found here with
+        ``detect_all``, which may scan them concurrently)."""
+        if detected is None:
+            detected = self.detect_all([s.frame.rgb for s in samples])
         for position, (sample, found) in enumerate(zip(samples, detected, strict=True)):
             numbers = []
             for face in found:

@@ -54,7 +54,7 @@ from fusionguard.video.checks import (
 )
 from fusionguard.video.decode import DecodedFrame, decode_frames
 from fusionguard.video.encode import VideoEncoder, output_container
-from fusionguard.video.marking import detect_clip, frame_marker
+from fusionguard.video.marking import MIN_FRAME_SIZE, detect_clip, frame_marker
 from fusionguard.video.probe import VideoInfo, probe_video
 from fusionguard.video.sampling import FrameSampler, Sample
 from fusionguard.workspace import Workspace, temp_files_in
@@ -236,10 +236,15 @@ def _stage(
     """Sources as PNG files, the target as a copy of the validated clip (keeping its extension)."""
     from fusionguard.guard import RunInputs
 
-    staged = guard._stage_inputs(workspace, loaded, None, extra)
     suffix = info.path.suffix.lower() or f".{info.container}"
     target_file = workspace.file(f"target{suffix}")
-    shutil.copyfile(info.path, target_file)
+    try:
+        staged = guard._stage_inputs(workspace, loaded, None, extra)
+        shutil.copyfile(info.path, target_file)
+    except OSError as error:
+        raise FusionGuardError(
+            f"cannot stage the inputs in the workspace ({error.strerror or error})"
+        ) from error
     return RunInputs(
         sources=staged.sources,
         target=None,
@@ -277,7 +282,7 @@ class _Scanner:
             faces=guard.faces,
             registry=guard.registry,
             match_threshold=guard.consent._threshold(guard.policy.consent),
-            pool=guard.consent._pool,
+            detect_all=guard.consent._detect_all,  # several frames at once, on the consent check's pool
         )
         self._pending: list[Sample] = []
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionguard-video-scan")
@@ -297,14 +302,27 @@ class _Scanner:
 
     def _check(self, batch: list[Sample]) -> None:
         images = [s.frame.rgb for s in batch]
-        scores = self.guard.nsfw.scores(images) if self.guard.policy.nsfw.enabled else None
+        # NSFW (onnxruntime) runs beside face detection; both release the GIL.
+        nsfw = (
+            self.guard._background.submit(self.guard.nsfw.scores, images)
+            if self.guard.policy.nsfw.enabled
+            else None
+        )
+        try:
+            self._clip_faces(batch, nsfw)
+        finally:
+            if nsfw is not None:
+                nsfw.cancel()
         if self.fingerprints:
             for sample in batch:
                 digest = pdq_hash(sample.frame.rgb)
                 self.vpdq.append(
                     {"t": round(sample.frame.time, 3), "pdq": digest.hex(), "quality": int(digest.quality)}
                 )
-        self._clip.add(batch, scores)
+
+    def _clip_faces(self, batch: list[Sample], nsfw: Future[list[float]] | None) -> None:
+        detected = self._clip.detect_all([s.frame.rgb for s in batch])
+        self._clip.add(batch, nsfw.result() if nsfw is not None else None, detected)
 
     def finish(self) -> ClipScan:
         self._flush()
@@ -363,10 +381,10 @@ def _encode_marked(
                 rgb = _check_frame(produced, frame.index, size)
             if size is None:
                 size = (rgb.shape[0], rgb.shape[1])
-                if min(size) < guard.policy.watermark.min_size:
+                if min(size) < MIN_FRAME_SIZE:
                     raise WatermarkError(
-                        f"output frames are {size[1]}x{size[0]}, smaller than the watermark's minimum "
-                        f"{guard.policy.watermark.min_size} px; nothing released"
+                        f"output frames are {size[1]}x{size[0]}, smaller than the video watermark's "
+                        f"minimum {MIN_FRAME_SIZE} px; nothing released"
                     )
                 encoder = VideoEncoder(
                     output_file,

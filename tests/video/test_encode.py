@@ -24,7 +24,11 @@ RULES = Policy.default().video
 def reencode(source: Path, output: Path, rules: VideoPolicy = RULES) -> Path:
     info = probe_video(source, rules)
     with VideoEncoder(
-        output, rules, width=info.width, height=info.height, fps=info.fps,
+        output,
+        rules,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
         audio_from=source if info.audio_codecs else None,
     ) as encoder:
         for frame in decode_frames(info, rules):
@@ -81,8 +85,13 @@ def test_variable_frame_rate_survives_encoding(tmp_path: Path) -> None:
 
 def test_webm_output_uses_vp9_and_opus_is_copied(tmp_path: Path) -> None:
     rules = replace(RULES, codec="vp9")
-    source = write_clip(tmp_path / "in.webm", noise_frames(8, (320, 240)), container="webm",
-                        codec="libvpx-vp9", audio="libopus")
+    source = write_clip(
+        tmp_path / "in.webm",
+        noise_frames(8, (320, 240)),
+        container="webm",
+        codec="libvpx-vp9",
+        audio="libopus",
+    )
     output = reencode(source, tmp_path / "out.webm", rules)
     info = probe_video(output, RULES)
     assert (info.container, info.codec, info.audio_codecs) == ("webm", "vp9", ("opus",))
@@ -97,6 +106,7 @@ def test_impossible_outputs_are_refused_before_encoding(tmp_path: Path) -> None:
         VideoEncoder(tmp_path / "x.mp4", RULES, width=321, height=240, fps=25)
     source = write_clip(tmp_path / "aac.mp4", noise_frames(3, (320, 240)))
     with pytest.raises(BadInput, match=r"audio \(aac\) cannot be copied into WebM"):
-        VideoEncoder(tmp_path / "y.webm", replace(RULES, codec="vp9"), width=320, height=240, fps=25,
-                     audio_from=source)
+        VideoEncoder(
+            tmp_path / "y.webm", replace(RULES, codec="vp9"), width=320, height=240, fps=25, audio_from=source
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["aac.mp4"]

@@ -44,13 +44,20 @@ def test_a_good_clip_is_described(clip: Path) -> None:
     assert looks_like_video(clip)
 
 
-@pytest.mark.parametrize(("container", "suffix", "codec", "audio"), [
-    ("mov", ".mov", "libx264", "aac"),
-    ("matroska", ".mkv", "libx265", "aac"),
-    ("webm", ".webm", "libvpx-vp9", "libopus"),
-])
-def test_other_containers_and_codecs(tmp_path: Path, container: str, suffix: str, codec: str, audio: str) -> None:
-    path = write_clip(tmp_path / f"clip{suffix}", noise_frames(10), container=container, codec=codec, audio=audio)
+@pytest.mark.parametrize(
+    ("container", "suffix", "codec", "audio"),
+    [
+        ("mov", ".mov", "libx264", "aac"),
+        ("matroska", ".mkv", "libx265", "aac"),
+        ("webm", ".webm", "libvpx-vp9", "libopus"),
+    ],
+)
+def test_other_containers_and_codecs(
+    tmp_path: Path, container: str, suffix: str, codec: str, audio: str
+) -> None:
+    path = write_clip(
+        tmp_path / f"clip{suffix}", noise_frames(10), container=container, codec=codec, audio=audio
+    )
     info = probe_video(path, RULES)
     assert info.container == suffix[1:] and len(decode_all(path)) == 10
 
@@ -83,7 +90,9 @@ def test_truncated_mp4_is_refused(clip: Path, tmp_path: Path) -> None:
 
 
 def test_an_extension_that_lies_is_named(tmp_path: Path) -> None:
-    webm = write_clip(tmp_path / "real.webm", noise_frames(5), container="webm", codec="libvpx-vp9", audio=None)
+    webm = write_clip(
+        tmp_path / "real.webm", noise_frames(5), container="webm", codec="libvpx-vp9", audio=None
+    )
     liar = tmp_path / "holiday.mp4"
     liar.write_bytes(webm.read_bytes())
     with pytest.raises(BadInput, match=r"extension '\.mp4' says MP4 but the content is WebM") as error:
@@ -145,7 +154,9 @@ def test_zero_frames_and_empty_files_are_refused(tmp_path: Path) -> None:
 def test_a_ten_hour_clip_is_refused_before_decoding(tmp_path: Path) -> None:
     # Two frames ten hours apart: a real file whose header says 10 h.
     path = write_clip(tmp_path / "long.mkv", noise_frames(2), times=[0.0, 36_000.0], audio=None)
-    with pytest.raises(BadInput, match=r"3600\d\.\d s long, more than the policy's video.max_duration_s 600") as e:
+    with pytest.raises(
+        BadInput, match=r"3600\d\.\d s long, more than the policy's video.max_duration_s 600"
+    ) as e:
         probe_video(path, RULES)
     one_line(e)
 
@@ -153,7 +164,9 @@ def test_a_ten_hour_clip_is_refused_before_decoding(tmp_path: Path) -> None:
 def test_an_8k_clip_is_refused_before_decoding(tmp_path: Path) -> None:
     frame = np.full((4320, 7680, 3), 90, np.uint8)
     path = write_clip(tmp_path / "8k.mp4", [frame], audio=None, crf=40)
-    with pytest.raises(BadInput, match=r"7680x4320 \(33177600 pixels\), more than the policy's video.max_frame"):
+    with pytest.raises(
+        BadInput, match=r"7680x4320 \(33177600 pixels\), more than the policy's video.max_frame"
+    ):
         probe_video(path, RULES)
 
 
@@ -162,7 +175,7 @@ def test_limits_hold_on_what_is_decoded_not_only_on_the_header(clip: Path) -> No
     with pytest.raises(BadInput, match="max_frames 10"):
         probe_video(clip, tight)  # the header says 25
     short = replace(RULES, max_duration_s=0.5)
-    with pytest.raises(BadInput, match="max_duration_s 0.5"):
+    with pytest.raises(BadInput, match=r"max_duration_s 0\.5"):
         probe_video(clip, short)
     info = probe_video(clip, RULES)
     with pytest.raises(BadInput, match="max_frames 10"):
