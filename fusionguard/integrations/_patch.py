@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 from typing import Any
@@ -18,6 +19,7 @@ class Installation:
 
     tool: str
     patches: list[tuple[Any, str, Any]] = field(default_factory=list)
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)
 
     def patch(self, owner: ModuleType | type, name: str, replacement: Any) -> Any:
         """Replace ``owner.name``; return the original. Refuses an attribute that does not exist,
@@ -29,10 +31,16 @@ class Installation:
         self.patches.append((owner, name, original))
         return original
 
+    def on_uninstall(self, cleanup: Callable[[], Any]) -> None:
+        """Run ``cleanup`` at :meth:`uninstall` (after the patches are undone): close live sessions."""
+        self.cleanups.append(cleanup)
+
     def uninstall(self) -> None:
         while self.patches:
             owner, name, original = self.patches.pop()
             setattr(owner, name, original)
+        while self.cleanups:
+            self.cleanups.pop()()
 
     @property
     def patched(self) -> list[str]:

@@ -20,6 +20,12 @@ What is patched:
   step the guarded clip is moved into place instead, byte for byte, so the released file is the
   recorded one; an output joined from several steps' clips is still concatenated by ffmpeg: every
   frame keeps its step's watermark and record, but the joined file's own hash is in no record.
+* The webcam stream: 3.8.1's ``facefusion.streamer.process_stream_frame(source_vision_frames,
+  target_vision_frame)`` (3.3.2: ``facefusion.uis.components.webcam.process_stream_frame``, patched
+  when that UI module is loaded) returns each frame through a live session
+  (:mod:`fusionguard.stream`: sources checked at start, faces and NSFW sampled, every frame marked,
+  black frames after a block), and ``multi_process_capture`` (also where the UI's webcam component
+  bound it) closes the session, with its close record, when the capture ends.
 * FaceFusion 3.3.2's processors' ``process_image(source_paths, target_path, output_path)`` run inside
   the guarded step on its temporary copy; the guard is at the step, whose output is the file
   ``finalize_image`` (ffmpeg) writes, so the released file is the one recorded.
@@ -31,11 +37,13 @@ import importlib
 import logging
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from fusionguard.adapters.facefusion import protect_job_step
 from fusionguard.audit.record import ModelInfo
 from fusionguard.guard import Guard
+from fusionguard.integrations._live import LiveSessions, guard_frame
 from fusionguard.integrations._patch import Installation
 
 logger = logging.getLogger("fusionguard.integrations")
@@ -55,7 +63,46 @@ def install(guard: Guard, *, model: ModelInfo) -> Installation:
         module = sys.modules.get(name)
         if module is not None and getattr(module, "process_step", None) is original:
             installation.patch(module, "process_step", guarded)
+    _guard_live(installation, guard, model)
     return installation
+
+
+def _guard_live(installation: Installation, guard: Guard, model: ModelInfo) -> None:
+    state_manager = importlib.import_module("facefusion.state_manager")
+    live = LiveSessions(
+        guard, model=model, tool="facefusion", sources=lambda: state_manager.get_item("source_paths") or []
+    )
+    webcam = sys.modules.get("facefusion.uis.components.webcam")  # 3.3.2 keeps its loop in the UI
+    try:
+        streamer: Any = importlib.import_module("facefusion.streamer")  # 3.4 and later
+    except ImportError:
+        streamer = None
+    for owner in (streamer, webcam):
+        if owner is not None and hasattr(owner, "process_stream_frame"):
+            frame = guard_frame(live, owner.process_stream_frame, frame_arg=1)
+            installation.patch(owner, "process_stream_frame", frame)
+    loop = streamer if streamer is not None else webcam
+    capture = getattr(loop, "multi_process_capture", None)
+    if capture is not None:
+        guarded_capture = _closing_capture(live, capture)
+        for owner in (loop, webcam):
+            if owner is not None and getattr(owner, "multi_process_capture", None) is capture:
+                installation.patch(owner, "multi_process_capture", guarded_capture)
+    installation.on_uninstall(live.close)
+
+
+def _closing_capture(
+    live: LiveSessions, capture: Callable[..., Iterator[Any]]
+) -> Callable[..., Iterator[Any]]:
+    """The capture generator, closing the live session (its close record) when the capture ends."""
+
+    def multi_process_capture(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        try:
+            yield from capture(*args, **kwargs)
+        finally:
+            live.close()
+
+    return multi_process_capture
 
 
 def _move_single_clip(concat_video: Callable[[str, list[str]], bool]) -> Callable[[str, list[str]], bool]:

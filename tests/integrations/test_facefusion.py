@@ -243,3 +243,60 @@ def test_video_step_goes_through_run_video(
         assert clip.streams.video[0].frames == 10
     assert list((tmp_path / "temp").rglob("*.*")) == []
     assert workspace_empty(guard)
+
+
+def _stream(tmp_path: Path, photos: dict[str, Path], face: str, frames: int = 10) -> list[Any]:
+    """FaceFusion's own webcam loop (``streamer.multi_process_capture``, its thread pool calling
+    ``process_stream_frame`` per frame) on a clip read by OpenCV, as it reads a camera."""
+    import itertools
+
+    import cv2
+    from facefusion import streamer
+
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    clip = tools.face_clip(load_image(photos[face]).rgb, tmp_path / "camera.mp4")
+    tools.facefusion_args([source], clip, tmp_path / "unused.mp4", tmp_path / "jobs", tmp_path)
+    capture = cv2.VideoCapture(str(clip))
+    shown = streamer.multi_process_capture(capture, 10)
+    try:
+        return list(itertools.islice(shown, frames))
+    finally:
+        shown.close()  # a camera never ends: the UI stops the generator
+        capture.release()
+
+
+def _stream_records(guard: Guard) -> list[Any]:
+    return [r.record for r in guard.log.query() if "stream" in r.record.extra]
+
+
+def test_webcam_stream_frames_are_marked_and_the_session_recorded(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    if facefusion != "3.8.1":
+        pytest.skip("3.3.2's webcam loop lives in its Gradio UI, which is not vendored")
+    from fusionguard.watermark import detect_frames
+
+    with ff_guard.install(guard, model=MODEL) as installation:
+        assert "facefusion.streamer.process_stream_frame" in installation.patched
+        shown = _stream(tmp_path, photos, "astronaut")
+    assert len(shown) == 10 and all(frame.shape == shown[0].shape for frame in shown)
+    records = _stream_records(guard)
+    assert [r.extra["stream"]["phase"] for r in records] == ["start", "close"]
+    close = records[-1]
+    released = close.extra["stream"]["frames_released"]
+    assert released + close.extra["stream"]["frames_withheld"] == 10 and released > 0
+    found = detect_frames(guard.codec, [f for f in shown if f.mean() > 8])
+    assert found is not None and f"{found.payload:016x}" == close.extra["stream"]["watermark_id"]
+
+
+def test_webcam_stream_with_a_non_consenting_face_goes_black(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    if facefusion != "3.8.1":
+        pytest.skip("3.3.2's webcam loop lives in its Gradio UI, which is not vendored")
+    with ff_guard.install(guard, model=MODEL):
+        shown = _stream(tmp_path, photos, "hopper")  # Grace Hopper on camera: no target consent
+    # Nothing of her face left the stream: black frames (carrying only the faint watermark).
+    assert max(float(frame.mean()) for frame in shown) < 8, [float(f.mean()) for f in shown]
+    phases = [r.extra["stream"]["phase"] for r in _stream_records(guard)]
+    assert phases[0] == "start" and "blocked" in phases and phases[-1] == "close"
