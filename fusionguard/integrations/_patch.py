@@ -45,7 +45,7 @@ class Installation:
     @property
     def patched(self) -> list[str]:
         """``module.attribute`` for each patch, for logs and tests."""
-        return [f"{getattr(owner, '__name__', owner)}.{name}" for owner, name, _ in self.patches]
+        return [f"{_name(owner)}.{name}" for owner, name, _ in self.patches]
 
     def __enter__(self) -> Installation:
         return self
@@ -54,3 +54,9 @@ class Installation:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.uninstall()
+
+
+def _name(owner: Any) -> str:
+    if isinstance(owner, type):
+        return f"{owner.__module__}.{owner.__qualname__}"
+    return str(getattr(owner, "__name__", owner))

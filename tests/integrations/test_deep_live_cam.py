@@ -9,6 +9,7 @@ import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
@@ -156,3 +157,63 @@ def test_start_video_blocked_leaves_nothing(
     assert not output.exists()
     assert guard.log.query()[-1].record.decision == "blocked"
     assert workspace_empty(guard)
+
+
+def _live(photos: dict[str, Path], tmp_path: Path, face: str) -> list[Any]:
+    """Deep-Live-Cam's own live loop (``modules.ui._ProcessingWorker.run``: detect every few frames,
+    swap, post-process, hand to the preview's queue), fed the frames of a clip as a camera would."""
+    import queue
+    import threading
+
+    import modules.globals
+    import modules.ui
+
+    modules.globals.source_path = str(still(photos["astronaut"], tmp_path / "source.jpg"))
+    capture = cv2.VideoCapture(str(tools.face_clip(load_image(photos[face]).rgb, tmp_path / "camera.mp4")))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    taken: queue.Queue[Any] = queue.Queue()
+    shown: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+    worker = modules.ui._ProcessingWorker(taken, shown, stop, 10.0)
+    for frame in frames:
+        taken.put(frame)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        return [shown.get(timeout=120) for _ in frames]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _stream_records(guard: Guard) -> list[Any]:
+    return [r.record for r in guard.log.query() if "stream" in r.record.extra]
+
+
+def test_live_loop_frames_are_marked_and_the_session_recorded(
+    dlc: None, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    from fusionguard.watermark import detect_frames
+
+    with dlc_guard.install(guard, model=MODEL) as installation:
+        assert "modules.ui._ProcessingWorker.run" in installation.patched
+        shown = _live(photos, tmp_path, "astronaut")
+    records = _stream_records(guard)
+    assert [r.extra["stream"]["phase"] for r in records] == ["start", "close"]
+    detail = records[-1].extra["stream"]
+    assert detail["frames_released"] + detail["frames_withheld"] == len(shown) == 10
+    assert detail["frames_released"] > 0
+    found = detect_frames(guard.codec, [f for f in shown if f.mean() > 8])
+    assert found is not None and f"{found.payload:016x}" == detail["watermark_id"]
+
+
+def test_live_loop_with_a_non_consenting_face_goes_black(
+    dlc: None, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    with dlc_guard.install(guard, model=MODEL):
+        shown = _live(photos, tmp_path, "hopper")  # Grace Hopper on camera: no target consent
+    assert max(float(frame.mean()) for frame in shown) < 8  # black (with the faint watermark)
+    phases = [r.extra["stream"]["phase"] for r in _stream_records(guard)]
+    assert phases[0] == "start" and "blocked" in phases and phases[-1] == "close"

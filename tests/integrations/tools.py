@@ -18,7 +18,7 @@ import sys
 import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import dlib
@@ -281,9 +281,9 @@ def deep_live_cam_models(monkeypatch: pytest.MonkeyPatch) -> None:
     insightface_placeholders(monkeypatch)
     placeholder_modules(monkeypatch, ["sklearn", "sklearn.cluster"])
     monkeypatch.setitem(sys.modules, "torch", None)  # type: ignore[arg-type]  # the CPU path, without torch
-    ui = types.ModuleType("modules.ui")  # the PySide6 window (not vendored)
-    ui.update_status = lambda message: None  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "modules.ui", ui)
+    for name in ("PySide6", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"):
+        monkeypatch.setitem(sys.modules, name, _QtPlaceholder(name))  # the window is never shown
+    placeholder_modules(monkeypatch, ["requests"])
     settings = importlib.import_module("modules.globals")
     defaults = dict(
         headless=True, frame_processors=["face_swapper"], keep_fps=True, keep_audio=True,
@@ -294,6 +294,7 @@ def deep_live_cam_models(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(settings, key, value)
     analyser = importlib.import_module("modules.face_analyser")
     monkeypatch.setattr(analyser, "_analyse_faces", insightface_faces)
+    monkeypatch.setattr(analyser, "get_face_analyser", StandInFaceAnalysis)  # the live loop's detector
     swapper = importlib.import_module("modules.processors.frame.face_swapper")
     monkeypatch.setattr(swapper, "get_face_swapper", StandInAlignedSwapper)
     monkeypatch.setattr(swapper, "pre_start", lambda: True)  # checks that the model file is on disk
@@ -307,3 +308,41 @@ def face_clip(photo_rgb: np.ndarray, path: Path) -> Path:
     top = int(np.clip((y1 + y2) // 2 - side // 2, 0, photo_rgb.shape[0] - side))
     crop = photo_rgb[top : top + side, left : left + side]
     return make_clip(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), path)
+
+
+class StandInFaceAnalysis:
+    """insightface's FaceAnalysis as the live loop uses it: ``det_model.detect`` (boxes, 5 points)."""
+
+    class _Detector:
+        def detect(self, frame: np.ndarray, max_num: int = 0, metric: str = "default") -> Any:
+            found = detect(frame)
+            boxes = np.array([[*box, score] for box, score, _ in found], np.float32).reshape(-1, 5)
+            return boxes, np.array([five for _, _, five in found], np.float32).reshape(-1, 5, 2)
+
+    det_model = _Detector()
+    models: ClassVar[dict[str, Any]] = {}
+
+
+class _QtClass(type):
+    def __getattr__(cls, name: str) -> Any:
+        return _QtObject()
+
+
+class _QtObject(metaclass=_QtClass):
+    """Any Qt class or value: constructible with anything, usable as a base class or a decorator."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return args[0] if len(args) == 1 and callable(args[0]) else _QtObject()
+
+    def __getattr__(self, name: str) -> Any:
+        return _QtObject()
+
+
+class _QtPlaceholder(types.ModuleType):
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _QtClass(name, (_QtObject,), {})
