@@ -26,6 +26,9 @@ What is patched:
   (:mod:`fusionguard.stream`: sources checked at start, faces and NSFW sampled, every frame marked,
   black frames after a block), and ``multi_process_capture`` (also where the UI's webcam component
   bound it) closes the session, with its close record, when the capture ends.
+* The UI preview, ``facefusion.uis.components.preview.process_preview_frame`` when that module is
+  loaded: every preview image goes through a live session of its own (marked; black after a
+  block), closed at ``uninstall``.
 * FaceFusion 3.3.2's processors' ``process_image(source_paths, target_path, output_path)`` run inside
   the guarded step on its temporary copy; the guard is at the step, whose output is the file
   ``finalize_image`` (ffmpeg) writes, so the released file is the one recorded.
@@ -39,6 +42,8 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import numpy as np
 
 from fusionguard.adapters.facefusion import protect_job_step
 from fusionguard.audit.record import ModelInfo
@@ -89,6 +94,30 @@ def _guard_live(installation: Installation, guard: Guard, model: ModelInfo) -> N
             if owner is not None and getattr(owner, "multi_process_capture", None) is capture:
                 installation.patch(owner, "multi_process_capture", guarded_capture)
     installation.on_uninstall(live.close)
+    preview = sys.modules.get("facefusion.uis.components.preview")
+    if preview is not None and hasattr(preview, "process_preview_frame"):
+        shown = LiveSessions(
+            guard,
+            model=model,
+            tool="facefusion-preview",
+            sources=lambda: state_manager.get_item("source_paths") or [],
+        )
+        installation.patch(
+            preview, "process_preview_frame", _guarded_preview(shown, preview.process_preview_frame)
+        )
+        installation.on_uninstall(shown.close)
+
+
+def _guarded_preview(live: LiveSessions, process_preview_frame: Callable[..., Any]) -> Callable[..., Any]:
+    """The UI preview's frame (BGR or BGRA, the output or target|output side by side) through a live
+    session of its own: marked, or black after a block; its alpha channel kept."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        produced = process_preview_frame(*args, **kwargs)
+        marked = live.release(np.ascontiguousarray(produced[:, :, :3]), None)
+        return np.dstack([marked, produced[:, :, 3]]) if produced.shape[2] == 4 else marked
+
+    return guarded
 
 
 def _closing_capture(

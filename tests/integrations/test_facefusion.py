@@ -159,23 +159,50 @@ def _wav(samples: np.ndarray, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
-def test_ui_runner_bound_at_import_is_patched(
-    facefusion: str, guard: Guard, monkeypatch: pytest.MonkeyPatch
+def test_ui_instant_runner_and_preview_are_guarded(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The UI's runners do ``from facefusion.core import process_step``: a module holding that name
-    when ``install`` runs is patched too, and put back by ``uninstall``."""
-    import types
+    """The UI's runner imported ``process_step`` by name before ``install``: it is patched too (and
+    put back); the preview's frames are marked by a session of their own."""
+    if facefusion != "3.8.1":
+        pytest.skip("only FaceFusion 3.8.1's UI modules are vendored")
+    tools.class_placeholders(monkeypatch, ["gradio", "gradio.themes"])  # the web UI is never served
+    from facefusion.args import collect_step_args
+    from facefusion.audio import create_empty_audio_frame
+    from facefusion.uis.components import instant_runner, preview
+    from facefusion.vision import read_static_image, read_static_images
 
-    from facefusion import core
+    from fusionguard.watermark import detect_frames
 
-    runner = types.ModuleType(ff_guard.UI_RUNNERS[0])
-    runner.process_step = core.process_step  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, ff_guard.UI_RUNNERS[0], runner)
-    original = core.process_step
+    original = instant_runner.process_step
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    target = write(photos["astronaut"], tmp_path / "target.jpg")
+    output = tmp_path / "swapped.jpg"
+    tools.facefusion_args([source], target, output, tmp_path / "jobs", tmp_path)
     with ff_guard.install(guard, model=MODEL) as installation:
-        assert runner.process_step is core.process_step is not original  # type: ignore[attr-defined]
-        assert len(installation.patched) == 3
-    assert runner.process_step is original  # type: ignore[attr-defined]
+        assert "facefusion.uis.components.instant_runner.process_step" in installation.patched
+        assert instant_runner.create_and_run_job(collect_step_args()) is True
+        record = guard.log.query()[-1].record
+        assert record.output is not None
+        assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256
+        empty = create_empty_audio_frame()
+        frames = [
+            preview.process_preview_frame(
+                read_static_image(str(target)),
+                read_static_images([str(source)]),
+                empty,
+                empty,
+                [read_static_image(str(target), "rgba")],
+                "default",
+                "512x512",
+            )
+            for _ in range(4)
+        ]
+    assert instant_runner.process_step is original
+    sessions = [r.record for r in guard.log.query() if r.record.extra.get("tool") == "facefusion-preview"]
+    assert [r.extra["stream"]["phase"] for r in sessions] == ["start", "close"]
+    found = detect_frames(guard.codec, [np.ascontiguousarray(f[:, :, :3]) for f in frames])
+    assert found is not None and f"{found.payload:016x}" == sessions[-1].extra["stream"]["watermark_id"]
     assert os.getcwd() == str(tools.FACEFUSION[facefusion])
 
 

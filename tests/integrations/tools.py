@@ -281,8 +281,8 @@ def deep_live_cam_models(monkeypatch: pytest.MonkeyPatch) -> None:
     insightface_placeholders(monkeypatch)
     placeholder_modules(monkeypatch, ["sklearn", "sklearn.cluster"])
     monkeypatch.setitem(sys.modules, "torch", None)  # type: ignore[arg-type]  # the CPU path, without torch
-    for name in ("PySide6", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"):
-        monkeypatch.setitem(sys.modules, name, _QtPlaceholder(name))  # the window is never shown
+    # The window is never shown: placeholder Qt classes let the module define its widgets.
+    class_placeholders(monkeypatch, ["PySide6", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"])
     placeholder_modules(monkeypatch, ["requests"])
     settings = importlib.import_module("modules.globals")
     defaults = dict(
@@ -321,6 +321,13 @@ class StandInFaceAnalysis:
 
     det_model = _Detector()
     models: ClassVar[dict[str, Any]] = {}
+
+
+def class_placeholders(monkeypatch: pytest.MonkeyPatch, names: Sequence[str]) -> None:
+    """Modules whose every attribute is a class (UI toolkits: Qt, Gradio) that a module under test
+    subclasses or instantiates at import, but whose widgets the tests never show."""
+    for name in names:
+        monkeypatch.setitem(sys.modules, name, _QtPlaceholder(name))
 
 
 class _QtClass(type):
