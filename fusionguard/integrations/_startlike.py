@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -73,22 +74,31 @@ def guard_start(
 
 
 def guard_process_images(
-    installation: Installation, guard: Guard, *, model: ModelInfo, modules: tuple[str, ...]
+    installation: Installation,
+    guard: Guard,
+    *,
+    model: ModelInfo,
+    modules: tuple[str, ...],
 ) -> None:
-    """Guard ``process_image(source_path, target_path, output_path) -> None`` of each processor module
-    that imports here (one whose model library is not installed is left alone: the tool cannot load
-    it either). A block is logged and returns None, writing nothing, as the processors do on error."""
+    """Guard ``process_image(source_path(s), target_path, output_path) -> None`` of each processor
+    module that imports here and has one (one whose model library is not installed is left alone: the
+    tool cannot load it either). The source argument keeps the shape it is given (roop and
+    Deep-Live-Cam: one path; FaceFusion 3.3.2: a list, whichever name its modules give it). A block is
+    logged and returns None, writing nothing, as the processors do on error."""
     for name in modules:
         try:
             module = importlib.import_module(name)
         except ImportError as error:
             logger.info("%s: not guarded, cannot be imported (%s)", name, error)
             continue
-        original = module.process_image
-        guarded = protect_paths(guard, model=model, sources="source_path")(original)
+        original = getattr(module, "process_image", None)
+        if original is None:
+            continue
+        sources = next(iter(inspect.signature(original).parameters))
+        guarded = protect_paths(guard, model=model, sources=sources)(original)
 
         def process_image(
-            source_path: str,
+            source_path: Any,
             target_path: str,
             output_path: str,
             *,

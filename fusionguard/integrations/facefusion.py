@@ -29,8 +29,9 @@ What is patched:
 * The UI preview, ``facefusion.uis.components.preview.process_preview_frame`` when that module is
   loaded: every preview image goes through a live session of its own (marked; black after a
   block), closed at ``uninstall``.
-* FaceFusion 3.3.2's processors' ``process_image(source_paths, target_path, output_path)`` run inside
-  the guarded step on its temporary copy; the guard is at the step, whose output is the file
+* FaceFusion 3.3.2's processors' ``process_image(source_paths, target_path, output_path)`` (a list of
+  sources) are guarded for scripts that call them directly; inside a guarded step they run on its
+  temporary copy, unguarded: the guard is at the step, whose output is the file
   ``finalize_image`` (ffmpeg) writes, so the released file is the one recorded.
 """
 
@@ -50,8 +51,10 @@ from fusionguard.audit.record import ModelInfo
 from fusionguard.guard import Guard
 from fusionguard.integrations._live import LiveSessions, guard_frame
 from fusionguard.integrations._patch import Installation
+from fusionguard.integrations._startlike import guard_process_images
 
 logger = logging.getLogger("fusionguard.integrations")
+PROCESSORS_3_3 = ("face_swapper", "face_enhancer", "frame_enhancer", "face_editor", "lip_syncer")
 UI_RUNNERS = ("facefusion.uis.components.instant_runner", "facefusion.uis.components.job_runner")
 
 
@@ -69,6 +72,10 @@ def install(guard: Guard, *, model: ModelInfo) -> Installation:
         if module is not None and getattr(module, "process_step", None) is original:
             installation.patch(module, "process_step", guarded)
     _guard_live(installation, guard, model)
+    # 3.3.2 and earlier: the processors' process_image(source_paths, target_path, output_path), for
+    # scripts that call one directly (inside a guarded step they run unguarded on the temp copy).
+    processors = [f"facefusion.processors.modules.{name}" for name in PROCESSORS_3_3]
+    guard_process_images(installation, guard, model=model, modules=tuple(processors))
     return installation
 
 

@@ -327,3 +327,27 @@ def test_webcam_stream_with_a_non_consenting_face_goes_black(
     assert max(float(frame.mean()) for frame in shown) < 8, [float(f.mean()) for f in shown]
     phases = [r.extra["stream"]["phase"] for r in _stream_records(guard)]
     assert phases[0] == "start" and "blocked" in phases and phases[-1] == "close"
+
+
+def test_processor_process_image_called_directly(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    """FaceFusion 3.3.2's ``process_image(source_paths: List[str], ...)``, called by a script: guarded,
+    given a list as declared. (3.4.0 removed it: guard the job step there.)"""
+    if facefusion != "3.3.2":
+        pytest.skip("FaceFusion 3.4.0 removed the processors' process_image")
+    from facefusion.processors.modules import face_swapper
+
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    target = write(photos["astronaut"], tmp_path / "target.png")
+    output = tmp_path / "swapped.png"
+    tools.facefusion_args(
+        [source], target, output, tmp_path / "jobs", tmp_path, "--face-selector-mode", "one"
+    )
+    with ff_guard.install(guard, model=MODEL) as installation:
+        assert "facefusion.processors.modules.face_swapper.process_image" in installation.patched
+        assert face_swapper.process_image([str(source)], str(target), str(output)) is None
+    record = guard.log.query()[-1].record
+    assert record.decision == "allowed" and record.output is not None
+    assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256
+    assert load_image(output).rgb.mean() < load_image(target).rgb.mean()  # the stand-in swap ran
