@@ -388,3 +388,19 @@ def test_processor_process_image_called_directly(
     assert record.decision == "allowed" and record.output is not None
     assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256
     assert load_image(output).rgb.mean() < load_image(target).rgb.mean()  # the stand-in swap ran
+
+
+def test_a_step_facefusion_refuses_is_false_and_recorded(
+    facefusion: str, guard: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    """FaceFusion refuses a target and output whose extensions differ: the step returns False, the
+    run leaves a signed record of the failure and nothing at the destination."""
+    source = write(photos["astronaut"], tmp_path / "source.jpg")
+    target = write(photos["astronaut"], tmp_path / "target.jpg")
+    output = tmp_path / "swapped.png"
+    with ff_guard.install(guard, model=MODEL):
+        assert headless(tmp_path, [source], target, output) == 1
+    record = guard.log.query()[-1].record
+    assert record.decision == "blocked" and record.reasons[0]["check"] == "pipeline"
+    assert "reported failure" in record.reasons[0]["detail"]
+    assert not output.exists() and workspace_empty(guard)
