@@ -72,6 +72,7 @@ from fusionguard.media import (
     sha256_hex,
 )
 from fusionguard.policy import Policy
+from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.registry.registry import ConsentRegistry
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
@@ -278,7 +279,9 @@ class Guard:
         return cls(
             policy=resolved,
             log=log,
-            registry=ConsentRegistry(log.engine, clock=clock),
+            registry=ConsentRegistry(
+                log.engine, keys=IdentityKeyStore(settings.identity_keys_dir), log=log, clock=clock
+            ),
             faces=faces,
             nsfw=nsfw,
             codec=WatermarkCodec(load_watermark_key(settings.keys_dir)),
@@ -389,10 +392,12 @@ class Guard:
         frame_pipeline: FramePipeline | None = None,
         file_pipeline: FilePipeline | None = None,
         extra: dict[str, Any] | None = None,
+        color_order: ColorOrder = "RGB",
     ) -> VideoResult:
         """Run a video job under the policy: ``frame_pipeline(rgb, index, run) -> rgb`` per frame, or
-        ``file_pipeline(run) -> path`` writing a clip inside ``run.workspace``. Returns the released
-        clip or raises; see :mod:`fusionguard.video.run`."""
+        ``file_pipeline(run) -> path`` writing a clip inside ``run.workspace`` (``color_order="BGR"``:
+        frames in and out are BGR). Returns the released clip or raises; see
+        :mod:`fusionguard.video.run`."""
         from fusionguard.video.run import run_video
 
         return run_video(
@@ -404,6 +409,7 @@ class Guard:
             frame_pipeline=frame_pipeline,
             file_pipeline=file_pipeline,
             extra=extra,
+            color_order=color_order,
         )
 
     # -- live streams (fusionguard.stream) -------------------------------------------------------

@@ -14,10 +14,10 @@ What runs when
     and hashed into the session's running SHA-256. Two background threads sample frames: faces at
     ``stream.face_fps`` on the *input* frame (the camera picture, ``target=``), NSFW at
     ``stream.nsfw_fps`` on the frame released. Detected faces are grouped into tracks by position
-    (box IoU); a face that starts a new track is identified and needs active *target* consent (unknown
-    faces follow ``consent.unknown_target_faces``). A track's identity is not re-checked on every
-    detection; consent is read again for every track at each interim record, so a revocation stops
-    the stream within ``interim_seconds``.
+    (box IoU); a face that starts a new track is identified and needs active *target* consent
+    (an unknown face passes only with ``consent.unknown_target_faces: allow``). A track's identity
+    is not re-checked on every detection; consent is read again for every track at each interim
+    record, so a revocation stops the stream within ``interim_seconds``.
 
 A frame with a face that was not yet checked (read this)
     Face detection is sampled, so a face that enters the picture is released, marked, in the frames
@@ -37,7 +37,7 @@ Records
     ``stream.interim_seconds`` while it runs (a crash loses at most that much accountability), a
     *blocked* record when a check fails, and one *close* record (start and end times, frames
     released / withheld / blocked, the watermark ID, the SHA-256 of the released frames' bytes in
-    order, the face tracks and their decisions, NSFW samples). All carry
+    order -- black ones included --, the face tracks and their decisions, NSFW samples). All carry
     ``extra["stream"]`` with the ``session`` and ``phase``; each names the record before it
     (``previous``) and refers to the start record (``refers_to``).
 """
@@ -47,6 +47,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import queue
 import threading
 import time
 import uuid
@@ -173,6 +174,44 @@ class _Sampler:
         self._thread.join(timeout=30)
 
 
+class _FrameHasher:
+    """SHA-256 over the released frames' bytes in release order, computed on its own thread."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Frame | None] = queue.Queue()
+        self._hash = hashlib.sha256()
+        self._count = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="fusionguard-stream-hash", daemon=True)
+        self._thread.start()
+
+    def put(self, frame: Frame) -> None:
+        self._queue.put(frame)
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            try:
+                if frame is None:
+                    return
+                with self._lock:
+                    self._hash.update(frame.data)
+                    self._count += 1
+            finally:
+                self._queue.task_done()
+
+    def digest(self, *, wait: bool) -> tuple[int, str]:
+        """(frames hashed, hex digest); with ``wait``, after every frame put so far."""
+        if wait:
+            self._queue.join()
+        with self._lock:
+            return self._count, self._hash.copy().hexdigest()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+
 class StreamSession:
     """One guarded live stream; build it with :meth:`fusionguard.guard.Guard.stream`.
 
@@ -206,7 +245,6 @@ class StreamSession:
         self.watermark_id = new_watermark_id()
         self.records: list[str] = []  # IDs of the records this session appended, in order
         self._lock = threading.Lock()
-        self._hash = hashlib.sha256()
         self._stats = StreamStats()
         self._tracks: list[_Track] = []
         self._all_tracks: list[_Track] = []
@@ -225,9 +263,14 @@ class StreamSession:
         self._source_refs = guard._input_refs(loaded, None, findings)[0]
 
         self.marker = FrameMarker(guard.codec, self.watermark_id)
+        self._hasher = _FrameHasher()
         # The start record holds the watermark ID (one record per ID), so that a frame leaked even
         # before the first interim record leads to this session; the others refer to it.
-        self._start_record = self._append("start", "allowed").record_id
+        try:
+            self._start_record = self._append("start", "allowed").record_id
+        except BaseException:
+            self._hasher.stop()
+            raise
         self._faces = _Sampler("faces", self.rules.face_fps, self._check_faces, self._fail)
         nsfw_rules = self.policy.nsfw
         self._nsfw: _Sampler | None = None
@@ -266,18 +309,24 @@ class StreamSession:
                 self._stats.blocked += 1
             if self.rules.on_block == "raise":
                 raise violation
-            return self.marker.mark(np.zeros_like(frame))
+            return self._leave(np.zeros_like(frame))
         checked = self._checked_at
         if checked is None or now - checked > self.rules.max_check_age:
             with self._lock:
                 self._stats.withheld += 1
-            return self.marker.mark(np.zeros_like(frame))
+            return self._leave(np.zeros_like(frame))
         if self._nsfw is not None:
             self._nsfw.offer(frame, now)
-        marked = self.marker.mark(frame)
         with self._lock:
-            self._hash.update(marked.data)
             self._stats.released += 1
+        return self._leave(frame)
+
+    def _leave(self, frame: Frame) -> Frame:
+        """Mark a frame that leaves and queue it for the hash of everything that left."""
+        marked = self.marker.mark(frame)
+        # Hashed on a background thread (SHA-256 of a 640x480 frame is 2-5 ms), from a copy: the
+        # caller may draw on the frame it gets back.
+        self._hasher.put(marked.copy())
         return marked
 
     def wrap(self, fn: F, *, frame_arg: int | str) -> F:
@@ -388,7 +437,9 @@ class StreamSession:
         when = round(taken_at - self._started, 3)
         reason = None
         if identity is None:
-            if rules.required and rules.unknown_target_faces == "block":
+            # Only an explicit "allow" lets an unknown face through: a live frame cannot be
+            # anonymised here, so any other setting blocks (fail closed).
+            if rules.required and rules.unknown_target_faces != "allow":
                 nearest = (
                     f"nearest {data['nearest']} at distance {data['distance']}"
                     if data["nearest"]
@@ -522,9 +573,9 @@ class StreamSession:
                 nsfw_checks=self._stats.nsfw_checks,
                 max_nsfw=self._stats.max_nsfw,
             )
-            frames_sha256 = self._hash.copy().hexdigest()
             tracks = list(self._all_tracks)
             previous = self.records[-1] if self.records else None
+        frames_hashed, frames_sha256 = self._hasher.digest(wait=phase != "interim")
         detail: dict[str, Any] = {
             "session": self.session_id,
             "phase": phase,
@@ -535,6 +586,7 @@ class StreamSession:
             "frames_released": stats.released,
             "frames_withheld": stats.withheld,
             "frames_blocked": stats.blocked,
+            "frames_hashed": frames_hashed,
             "frames_sha256": frames_sha256,
             "watermark_id": format_watermark_id(self.watermark_id),
             "face_checks": stats.face_checks,
@@ -574,9 +626,10 @@ class StreamSession:
         return record
 
     def close(self) -> AuditRecord:
-        """Stop the checks and append the session's signed close record (once; later calls are no-ops).
+        """Stop the checks and append the session's signed close record; returns it.
 
-        Raises :class:`AuditError` when the record cannot be written.
+        Raises :class:`AuditError` when the record cannot be written, :class:`BadInput` when the
+        session was closed already (leaving a ``with`` block closes it).
         """
         with self._lock:
             if self._closed:
@@ -594,6 +647,8 @@ class StreamSession:
             raise
         except Exception as error:
             raise AuditError(f"stream close record could not be written: {error!r}") from error
+        finally:
+            self._hasher.stop()
 
     def __enter__(self) -> StreamSession:
         return self

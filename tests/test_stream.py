@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from collections.abc import Iterator
@@ -16,8 +17,8 @@ from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import Filters
 from fusionguard.audit.record import AuditRecord, ModelInfo
 from fusionguard.audit.verify import verify_log
-from fusionguard.checks.nsfw import OpenNsfwOnnx
-from fusionguard.errors import BadInput, ConsentRequired, PolicyError
+from fusionguard.checks.nsfw import FakeNsfw, OpenNsfwOnnx
+from fusionguard.errors import BadInput, ConsentRequired, NsfwContent, PolicyError
 from fusionguard.faces import DlibBackend
 from fusionguard.guard import Guard
 from fusionguard.media import encode_image
@@ -136,6 +137,9 @@ def test_allowed_stream_marks_every_frame_and_closes_with_a_record(
     assert close.decision == "allowed"
     assert int(detail["watermark_id"], 16) == session.watermark_id
     assert detail["frames_released"] == stats.released and detail["frames_withheld"] == stats.withheld
+    # The record commits to exactly the frames that left, in order.
+    assert detail["frames_hashed"] == len(shown)
+    assert detail["frames_sha256"] == hashlib.sha256(b"".join(s.tobytes() for s in shown)).hexdigest()
     collins = next(p.identity_id for p in guard.registry.identities() if p.display_name == "Eileen Collins")
     assert collins in close.identities  # the person on camera, as a target
     assert close.sources[0].identities  # the checked source
@@ -322,3 +326,73 @@ def test_stream_policy_is_validated() -> None:
     assert Policy.from_mapping({"name": "x", "version": 1, "stream": {}}).sha256 == (
         Policy.from_mapping({"name": "x", "version": 1}).sha256
     )
+
+
+def test_nsfw_sampled_frames_block_the_stream(
+    db_url: str,
+    home: Path,
+    ring: KeyRing,
+    clock: FixedClock,
+    faces: DlibBackend,
+    photos: dict[str, Path],
+    astronaut_frames: list[np.ndarray],
+) -> None:
+    """The output frames are sampled in the background; one above the threshold stops the stream.
+
+    The NSFW model is not what is tested here: the shipped FakeNsfw scores the 640x480 stream frames
+    0.95 and the (differently sized) source photos 0.
+    """
+    nsfw = FakeNsfw(lambda rgb: 0.95 if rgb.shape == (480, 640, 3) else 0.0)
+    guard = stream_guard(db_url, home, ring, clock, faces, nsfw, photos)  # type: ignore[arg-type]
+    with guard.stream(sources=[photos["hopper"]], model=MODEL) as session:
+        for frame in play(astronaut_frames, repeat=5):
+            session.release(frame)
+            if session.state == "blocked":
+                break
+        assert isinstance(session.violation, NsfwContent)
+        assert "NSFW score 0.950" in str(session.violation)
+        assert float(session.release(astronaut_frames[0]).mean()) < 8.0
+    assert nsfw.seen >= 2  # the source at start, then sampled frames
+
+
+class SlowFaces:
+    """The real face backend, made slow after its first call: the checker falls behind."""
+
+    def __init__(self, backend: DlibBackend, delay: float) -> None:
+        self.backend, self.delay, self.calls = backend, delay, 0
+        self.model_id, self.metric = backend.model_id, backend.metric
+        self.match_threshold, self.min_face_size = backend.match_threshold, backend.min_face_size
+
+    def detect(self, rgb: np.ndarray) -> list[Any]:
+        self.calls += 1
+        # Two enrolments, the source's check at start and the stream's first face check run at full
+        # speed; every later check takes `delay` longer.
+        if self.calls > 4:
+            time.sleep(self.delay)
+        return self.backend.detect(rgb)
+
+    def distance(self, a: Any, b: Any) -> float:
+        return self.backend.distance(a, b)
+
+
+def test_frames_are_withheld_while_the_face_check_is_stale(
+    db_url: str,
+    home: Path,
+    ring: KeyRing,
+    clock: FixedClock,
+    faces: DlibBackend,
+    nsfw: OpenNsfwOnnx,
+    photos: dict[str, Path],
+    astronaut_frames: list[np.ndarray],
+) -> None:
+    slow = SlowFaces(faces, delay=3.0)
+    guard = stream_guard(db_url, home, ring, clock, slow, nsfw, photos)  # type: ignore[arg-type]
+    shown = []
+    with guard.stream(sources=[photos["hopper"]], model=MODEL) as session:
+        for frame in play(astronaut_frames, repeat=3):
+            shown.append(session.release(frame))
+        stats = session.stats
+    # The first frames pass (fresh check); once the check is older than max_check_age (1 s), black.
+    assert stats.released >= 1 and stats.withheld >= 1
+    assert float(shown[0].mean()) > 50.0 and float(shown[-1].mean()) < 8.0
+    assert session.state == "closed"

@@ -132,9 +132,9 @@ def run_video_demo(settings: Settings, out: Path, echo: Callable[[str], None] = 
 
     echo("== 1. enrol two consenting people (public-domain portraits)")
     collins = _ensure_person(
-        guard.registry, guard, "Eileen Collins (NASA portrait)", astronaut, ["source", "target"]
+        guard.registry, guard, "Eileen Collins (NASA portrait)", astronaut, ["source", "target"], echo
     )
-    grace = _ensure_person(guard.registry, guard, "Grace Hopper (US Navy portrait)", hopper, ["source"])
+    grace = _ensure_person(guard.registry, guard, "Grace Hopper (US Navy portrait)", hopper, ["source"], echo)
     echo(f"   {collins}: source+target consent   {grace}: source consent only")
 
     echo("== 2. a 4 s 640x480 clip: a camera move over the astronaut portrait, with a generated tone")

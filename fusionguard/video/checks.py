@@ -214,6 +214,8 @@ def target_consent_reasons(scan: ClipScan, rules: ConsentPolicy, registry: Conse
             nearest = (
                 f"nearest {track.nearest} at {track.distance:.4f}" if track.nearest else "nobody enrolled"
             )
+            if rules.unknown_target_faces == "anonymise":  # not available on video yet: fail closed
+                nearest += "; bystanders are not anonymised in video, so the face blocks the clip"
             reasons.append(
                 Reason(
                     "consent",

@@ -43,7 +43,7 @@ from fusionguard.audit.record import InputRef, ModelInfo, OutputRef, format_wate
 from fusionguard.checks.consent import ConsentFindings
 from fusionguard.errors import BadInput, FusionGuardError, Reason, WatermarkError
 from fusionguard.fingerprint import MIN_QUALITY, pdq_hash
-from fusionguard.media import LoadedImage
+from fusionguard.media import ColorOrder, LoadedImage
 from fusionguard.policy import VideoPolicy
 from fusionguard.video.checks import (
     ClipScan,
@@ -102,8 +102,12 @@ def run_video(
     frame_pipeline: FramePipeline | None = None,
     file_pipeline: FilePipeline | None = None,
     extra: dict[str, Any] | None = None,
+    color_order: ColorOrder = "RGB",
 ) -> VideoResult:
-    """Run one guarded video job (see the module docstring); return the released clip or raise."""
+    """Run one guarded video job (see the module docstring); return the released clip or raise.
+
+    ``color_order="BGR"`` hands ``frame_pipeline`` BGR frames and reads BGR back (OpenCV-based tools).
+    """
     from fusionguard.guard import StepTimer, _check_destination
 
     began = time.perf_counter()
@@ -151,7 +155,13 @@ def run_video(
             with temp_files_in(workspace.mkdtemp("tmp")):
                 if frame_pipeline is not None:
                     produced = _encode_marked(
-                        guard, target_info, frame_pipeline, run, watermark_id, output_file, timer
+                        guard,
+                        target_info,
+                        _in_order(frame_pipeline, color_order),
+                        run,
+                        watermark_id,
+                        output_file,
+                        timer,
                     )
                 else:
                     assert file_pipeline is not None
@@ -162,10 +172,17 @@ def run_video(
                             raise
                         except Exception as error:
                             raise _PipelineFailed(error) from error
-                    tool_output = _tool_output(written, workspace, rules)
+                    try:
+                        tool_output = _tool_output(written, workspace, rules)
+                    except BadInput as refused:  # the tool's clip is unusable: a failed run, recorded
+                        raise _PipelineFailed(refused) from refused
                     produced = _encode_marked(guard, tool_output, None, run, watermark_id, output_file, timer)
         except _PipelineFailed as failed:
-            detail = f"the wrapped pipeline failed: {failed.error!r}"
+            detail = (
+                f"the wrapped pipeline's video was refused: {failed.error}"
+                if isinstance(failed.error, BadInput)
+                else f"the wrapped pipeline failed: {failed.error!r}"
+            )
             guard._record_block(model, input_refs, [Reason("pipeline", "output", detail)], extra)
             raise failed.error from None
         output_scan, fingerprints = produced
@@ -214,6 +231,21 @@ def run_video(
         video=video,
         timings=dict(timer.seconds),
     )
+
+
+def _in_order(pipeline: FramePipeline, color_order: ColorOrder) -> FramePipeline:
+    if color_order == "RGB":
+        return pipeline
+    if color_order != "BGR":
+        raise BadInput(f"color_order must be 'RGB' or 'BGR', got {color_order!r}")
+
+    def bgr(rgb: np.ndarray, index: int, run: RunInputs) -> np.ndarray:
+        produced = pipeline(np.ascontiguousarray(rgb[:, :, ::-1]), index, run)
+        if isinstance(produced, np.ndarray) and produced.ndim == 3 and produced.shape[2] == 3:
+            return np.ascontiguousarray(produced[:, :, ::-1])
+        return produced  # refused with a clear message by the frame check
+
+    return bgr
 
 
 def _new_id() -> int:

@@ -27,16 +27,20 @@ Detection (:func:`detect_frames`)
     Every frame's luma is whitened (high-pass, divided by its local RMS) and the whitened frames are
     summed: content that moves between frames adds up incoherently (as sqrt(n)) while the
     watermark, fixed in the frame, adds up coherently (as n). The codec's geometry search and
-    decoding then run once on the sum. A change of frame size starts a new group (the geometry
-    differs), and each group is summed at two scales (full and half size: the half-size sum is
-    whitened at the coarse pattern's own scale); with ``window=`` the clip is also cut into groups
-    of that many consecutive frames, for clips assembled from differently marked pieces. Each
-    group is searched like one image.
+    decoding then run once on the sum; the lattice search also looks at the sum of the frames'
+    power spectra (an encoder's predicted frames carry the mark moved along with the content by
+    motion compensation, which blurs it in the sum of frames but leaves the lattice lines of each
+    frame's spectrum where they were). Only the sync template ranks the hypotheses either way.
+    A change of frame size starts a new group (the geometry differs), and each group is summed at
+    two scales (full and half size: the half-size sum is whitened at the coarse pattern's own
+    scale); with ``window=`` the clip is also cut into groups of that many consecutive frames, for
+    clips assembled from differently marked pieces. Each group is searched like one image.
 
 False-alarm probability
-    Every group (and scale) decodes ``DECODE_TRIALS`` = 8 hypotheses (lattice x orientation x shift, chosen by
-    the sync template only) and, as in the codec, the number ``d`` of the 48 keyed check bits that
-    disagree with the MAC of the decoded payload is Binomial(48, 1/2) for each of them under H0 --
+    Every group (and scale) decodes ``DECODE_TRIALS`` = 8 hypotheses (lattice x orientation x
+    shift, chosen by the sync template only) and, as in the codec, the number ``d`` of the 48
+    keyed check bits that disagree with the MAC of the decoded payload is Binomial(48, 1/2) for
+    each of them under H0 --
     however many frames were added, and however the hypotheses were chosen. The reported
     probability is the union bound over every decoded hypothesis of every group,
     ``min(1, 8 * groups * P[Binomial(48, 1/2) <= d])``: all frames and all hypotheses are counted
@@ -70,7 +74,7 @@ from .codec import (
 )
 from .codec import _Candidate as Candidate
 from .codec import _describe as describe
-from .geometry import whiten
+from .geometry import power_spectrum, whiten
 from .masking import FLOOR
 from .masking import luminance as codec_luminance
 
@@ -230,14 +234,18 @@ class _Group:
         self.parent = parent
         self.factors = _scales(*shape)
         self.totals: list[FloatArray] = []
+        self.powers: list[FloatArray] = []
         self.count = 0
 
-    def add(self, whites: list[FloatArray]) -> None:
+    def add(self, whites: list[FloatArray], powers: list[FloatArray]) -> None:
         if not self.totals:
             self.totals = [w.copy() for w in whites]
+            self.powers = [p.copy() for p in powers]
         else:
             for total, white in zip(self.totals, whites, strict=True):
                 total += white
+            for acc, power in zip(self.powers, powers, strict=True):
+                acc += power
         self.count += 1
 
 
@@ -276,18 +284,21 @@ def _search_clip(
         elif window is not None and windows[-1].count >= window:
             windows.append(_Group(shape, whole[-1]))
         whites = _whitened(frame, whole[-1].factors)
-        whole[-1].add(whites)
+        powers = [power_spectrum(w) for w in whites]
+        whole[-1].add(whites, powers)
         if window is not None:
-            windows[-1].add(whites)
+            windows[-1].add(whites, powers)
         count += 1
     # A window that is its whole group adds nothing new (and would be counted twice).
     groups = whole + [g for g in windows if g.parent is not None and g.count < g.parent.count]
     searches = [
-        (group, total, factor)
+        (group, total, power, factor)
         for group in groups
-        for total, factor in zip(group.totals, group.factors, strict=True)
+        for total, power, factor in zip(group.totals, group.powers, group.factors, strict=True)
     ]
-    decoded = [(c, group) for group, total, factor in searches for c in codec._search(total, factor)]
+    decoded = [
+        (c, group) for group, total, power, factor in searches for c in codec._search(total, factor, power)
+    ]
     # Every search counts DECODE_TRIALS, even one that decoded fewer (a conservative bound).
     return _ClipSearch(decoded, count, len(groups), DECODE_TRIALS * len(searches))
 

@@ -236,6 +236,24 @@ def test_a_failing_pipeline_is_recorded_and_leaves_nothing(
         )
     nothing_left(video_guard, tmp_path, "out.mp4")
 
+    def truncating(run: RunInputs) -> Path:
+        assert run.target_file is not None
+        out = run.workspace.file("cut.mp4")
+        out.write_bytes(run.target_file.read_bytes()[:5000])
+        return out
+
+    with pytest.raises(BadInput, match="pipeline output: unreadable MP4"):
+        video_guard.run_video(
+            sources=[portraits["astronaut"]],
+            target=scenes["clean"],
+            model=MODEL,
+            file_pipeline=truncating,
+            output_path=tmp_path / "out.mp4",
+        )
+    details = [r.record.reasons[0]["detail"] for r in video_guard.log.query(Filters(decision="blocked"))]
+    assert details[-1].startswith("the wrapped pipeline's video was refused: pipeline output: unreadable")
+    nothing_left(video_guard, tmp_path, "out.mp4")
+
 
 def _child(home: Path, db_url: str, body: str) -> str:
     return textwrap.dedent(f"""
@@ -338,3 +356,32 @@ def test_the_disk_filling_during_the_encode_releases_nothing(
     assert "\n" not in done.stdout.strip()
     guard = make_guard(db_url, home, ring, clock, faces, FakeNsfw())
     nothing_left(guard, tmp_path, "out.mp4")
+
+
+def test_small_frames_and_bgr_pipelines(
+    video_guard: Guard, portraits: dict[str, Path], tmp_path: Path, db_url: str
+) -> None:
+    if "postgresql" in db_url:
+        pytest.skip("frame size does not depend on the database")
+    from tests.video.clips import portrait_frames, write_clip
+
+    small = write_clip(tmp_path / "small.mp4", portrait_frames(25, size=(320, 240)))
+    reds = []
+
+    def opencv_style(bgr: np.ndarray, index: int, run: RunInputs) -> np.ndarray:
+        reds.append(float(bgr[:, :, 2].mean() - bgr[:, :, 0].mean()))  # the orange suit: R > B
+        return bgr
+
+    result = video_guard.run_video(
+        sources=[portraits["astronaut"]],
+        target=small,
+        model=MODEL,
+        frame_pipeline=opencv_style,
+        output_path=tmp_path / "small-out.mp4",
+        color_order="BGR",
+    )
+    assert min(reds) > 10
+    rgb = frames_of(tmp_path / "small-out.mp4", 1)[0]
+    assert rgb[:, :, 0].mean() - rgb[:, :, 2].mean() > 10  # back in RGB order in the file
+    found = detect_clip(video_guard.codec, frames_of(tmp_path / "small-out.mp4", 25))
+    assert found is not None and found.payload == result.watermark_id

@@ -55,7 +55,7 @@ def test_a_leaked_excerpt_is_traced_by_its_watermark(
         output_path=tmp_path / "released.mp4",
     )
     excerpt = leak(
-        tmp_path / "released.mp4", tmp_path / "excerpt.mp4", first=0, last=50, scale=0.8, crop=1.0, crf=28
+        tmp_path / "released.mp4", tmp_path / "excerpt.mp4", first=0, last=50, scale=0.9, crop=1.0, crf=26
     )
     result = trace_video(Tracer(video_guard.log, video_guard.codec), excerpt, RULES)
     assert result.note == "watermark"
