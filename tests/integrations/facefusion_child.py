@@ -22,7 +22,7 @@ from fusionguard.faces import DlibBackend
 from fusionguard.guard import Guard, load_watermark_key
 from fusionguard.integrations import facefusion as ff_guard
 from fusionguard.policy import Policy
-from fusionguard.registry import ConsentRegistry
+from fusionguard.registry import ConsentRegistry, IdentityKeyStore
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import WorkspaceManager
 from tests.integrations import tools
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     guard = Guard(
         policy=Policy.default(),
         log=log,
-        registry=ConsentRegistry(log.engine),
+        registry=ConsentRegistry(log.engine, keys=IdentityKeyStore(Path(home) / "identity-keys"), log=log),
         faces=DlibBackend(),
         nsfw=OpenNsfwOnnx(),
         codec=WatermarkCodec(load_watermark_key(keys)),
