@@ -62,7 +62,15 @@ from fusionguard.errors import (
 )
 from fusionguard.faces.base import FaceBackend
 from fusionguard.fingerprint import pdq_hash
-from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
+from fusionguard.media import (
+    ColorOrder,
+    EncodeFormat,
+    LoadedImage,
+    encode_image,
+    from_array,
+    load_image,
+    sha256_hex,
+)
 from fusionguard.policy import Policy
 from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.registry.registry import ConsentRegistry
@@ -358,7 +366,9 @@ class Guard:
                     )
                 # Marking (watermark, encoding, PDQ) is pure computation on the output: it starts beside
                 # the post-checks to use the second core, and its result is used only if they pass.
-                marking = self._background.submit(self._mark, output, timer)
+                marking = self._background.submit(
+                    self._mark, output, timer, _output_format(destination, self.policy)
+                )
                 try:
                     self._post_checks(output, model, refs, findings, extra)
                 except BaseException:
@@ -556,7 +566,7 @@ class Guard:
         if reasons:
             self._block(model, refs, reasons, extra)
 
-    def _mark(self, output: np.ndarray, timer: StepTimer) -> _Marked:
+    def _mark(self, output: np.ndarray, timer: StepTimer, output_format: EncodeFormat) -> _Marked:
         """Watermark the output (verified by detection), encode it without metadata, hash it."""
         if min(output.shape[:2]) < self.policy.watermark.min_size:
             raise WatermarkError(
@@ -575,7 +585,7 @@ class Guard:
             if detection is None or detection.payload != watermark_id:
                 raise WatermarkError("watermark did not verify on the output; nothing released")
         with timer("fingerprint"):
-            encoded = encode_image(marked, self.policy.media.output_format)
+            encoded = encode_image(marked, output_format)
             fingerprint = pdq_hash(marked)
         output_ref = OutputRef(
             sha256=sha256_hex(encoded),
@@ -747,6 +757,16 @@ def _refuse_unsupported(policy: Policy) -> None:
             f"policy {policy.name!r} keeps hidden metadata, which this version always "
             "strips; set metadata.strip: true"
         )
+
+
+_FORMAT_BY_SUFFIX: dict[str, EncodeFormat] = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
+
+
+def _output_format(destination: Path | None, policy: Policy) -> EncodeFormat:
+    """The released file's format follows its name (``out.jpg`` is a JPEG); else the policy's."""
+    if destination is not None and destination.suffix.lower() in _FORMAT_BY_SUFFIX:
+        return _FORMAT_BY_SUFFIX[destination.suffix.lower()]
+    return policy.media.output_format
 
 
 def _check_destination(path: Path) -> None:

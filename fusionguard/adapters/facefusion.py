@@ -1,17 +1,26 @@
 """Adapters for FaceFusion / roop / Deep-Live-Cam style code. They translate arguments only; the
 order of checks, watermarking, recording and release is :meth:`fusionguard.guard.Guard.run`'s.
 
-Paths in, path out — the decorator is told which parameters hold the sources, target and output:
+Paths in, path out — the decorator is told which parameters hold the sources, target and output. The
+sources may be one path (roop, Deep-Live-Cam: ``source_path: str``) or a list (FaceFusion); the wrapped
+function gets the shape it was called with:
 
-    @protect_paths(guard, model=ModelInfo("inswapper", "128", "other"))
-    def process_image(source_paths: list[str], target_path: str, output_path: str) -> str: ...
+    @protect_paths(guard, model=ModelInfo("inswapper", "128", "other"), sources="source_path")
+    def process_image(source_path: str, target_path: str, output_path: str) -> None: ...
+
+The wrapped code reads checked copies of the inputs and writes its output inside the run's private
+workspace, under the caller's extensions (``target.jpg`` -> ``output.jpg``); the released file is
+encoded in the format of the real output path's extension (JPEG, PNG or WebP). See
+:mod:`fusionguard.adapters._staging` for audio sources, nesting and what happens at the destination.
 
 Arrays in, array out (OpenCV code passes BGR frames):
 
     @protect_arrays(guard, model=ModelInfo("my-swapper"), color_order="BGR")
     def swap_face(source_frame, target_frame): ...
 
-A FaceFusion job step, ``process_step(job_id, step_index, step_args) -> bool``:
+A FaceFusion job step, ``process_step(job_id, step_index, step_args) -> bool``. It returns ``False``
+when the run is blocked or fails (the blocked record is in the log), as FaceFusion's job runner
+expects, and points FaceFusion's ``temp_path`` into the run's workspace for the call:
 
     @protect_job_step(guard, model=ModelInfo("inswapper"))
     def process_step(job_id, step_index, step_args): ...
@@ -19,21 +28,26 @@ A FaceFusion job step, ``process_step(job_id, step_index, step_args) -> bool``:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+import logging
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 
+from fusionguard.adapters._staging import Staged, ToolFailed, inside_guarded_call, run_paths
 from fusionguard.audit.record import ModelInfo
-from fusionguard.errors import BadInput
+from fusionguard.errors import BadInput, FusionGuardError
 from fusionguard.guard import Guard, RunInputs
-from fusionguard.media import ColorOrder, load_image
+from fusionguard.media import ColorOrder
 
 F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger("fusionguard.adapters")
 
 
 def _as_paths(value: object, name: str) -> list[str]:
@@ -44,6 +58,12 @@ def _as_paths(value: object, name: str) -> list[str]:
     raise BadInput(f"argument {name!r} must be a path or a list of paths, got {type(value).__name__}")
 
 
+def _as_path(value: object, name: str) -> str:
+    if isinstance(value, str | Path):
+        return str(value)
+    raise BadInput(f"argument {name!r} must be a path, got {type(value).__name__}")
+
+
 def protect_paths(
     guard: Guard,
     *,
@@ -52,7 +72,11 @@ def protect_paths(
     target: str = "target_path",
     output: str = "output_path",
 ) -> Callable[[F], F]:
-    """Guard a function that reads source/target files and writes ``output``."""
+    """Guard a function that reads source/target files and writes ``output``.
+
+    Returns what the function returned (a returned staged output path becomes the real one); a block
+    raises :class:`~fusionguard.errors.PolicyViolation`.
+    """
 
     def decorate(function: F) -> F:
         signature = inspect.signature(function)
@@ -62,34 +86,30 @@ def protect_paths(
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if inside_guarded_call():  # already inside a guarded run's workspace: one record per output
+                return function(*args, **kwargs)
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            source_paths = _as_paths(bound.arguments[sources], sources)
-            target_path = _as_paths(bound.arguments[target], target)[0]
-            output_path = Path(_as_paths(bound.arguments[output], output)[0])
-            returned: list[Any] = []
+            given = bound.arguments[sources]
+            single = isinstance(given, str | Path)
+            output_path = _as_path(bound.arguments[output], output)
 
-            def pipeline(run: RunInputs) -> np.ndarray:
-                # The wrapped code reads the checked copies and writes into the private workspace.
-                staged_output = run.workspace.file("output" + (output_path.suffix or ".png"))
+            def produce(staged: Staged) -> Any:
                 call = dict(bound.arguments)
-                call[sources] = [str(p) for p in run.source_files]
-                call[target] = str(run.target_file)
-                call[output] = str(staged_output)
-                returned.append(function(**call))
-                if not staged_output.exists():
-                    raise BadInput(f"{function.__qualname__} wrote no output file")
-                return load_image(staged_output, source="pipeline output").rgb
+                call[sources] = staged.sources[0] if single else list(staged.sources)
+                call[target] = staged.target
+                call[output] = staged.output
+                return function(**call)
 
-            guard.run(
-                sources=source_paths,
-                target=target_path,
+            result, _ = run_paths(
+                guard,
                 model=model,
-                pipeline=pipeline,
-                output_path=output_path,
+                sources=_as_paths(given, sources),
+                target=_as_path(bound.arguments[target], target),
+                output=output_path,
+                produce=produce,
             )
-            result = returned[0]
-            return str(output_path) if isinstance(result, str) else result
+            return output_path if isinstance(result, str) else result
 
         return wrapper  # type: ignore[return-value]
 
@@ -126,32 +146,80 @@ def protect_arrays(guard: Guard, *, model: ModelInfo, color_order: ColorOrder = 
     return decorate
 
 
+_FACEFUSION_PATH_KEYS = ("source_paths", "target_path", "output_path", "temp_path")
+
+
+@contextlib.contextmanager
+def facefusion_state(workspace_temp: Path) -> Iterator[None]:
+    """Point FaceFusion's ``temp_path`` into the run's workspace for the call (its temp frames and
+    ``temp.<ext>`` copies then live and die with the workspace), and give back afterwards the paths
+    the step set (sources, target, output, temp) in both of its state contexts ("cli" and "ui"), so
+    nothing keeps pointing at deleted workspace files. Does nothing when FaceFusion is not loaded."""
+    state_manager = sys.modules.get("facefusion.state_manager")
+    state_set: dict[str, dict[str, Any]] | None = getattr(state_manager, "STATE_SET", None)
+    if state_set is None:
+        yield
+        return
+    missing = object()
+    saved = {
+        ctx: {k: state.get(k, missing) for k in _FACEFUSION_PATH_KEYS} for ctx, state in state_set.items()
+    }
+    workspace_temp.mkdir(mode=0o700, exist_ok=True)
+    for state in state_set.values():
+        state["temp_path"] = str(workspace_temp)
+    try:
+        yield
+    finally:
+        for ctx, values in saved.items():
+            for key, value in values.items():
+                if value is missing:
+                    state_set[ctx].pop(key, None)
+                else:
+                    state_set[ctx][key] = value
+
+
 def protect_job_step(guard: Guard, *, model: ModelInfo) -> Callable[[F], F]:
-    """Guard a FaceFusion job step whose ``step_args`` hold source_paths, target_path, output_path."""
+    """Guard a FaceFusion job step whose ``step_args`` hold source_paths, target_path, output_path.
+
+    Returns ``True`` when the guarded output was released at ``output_path``, ``False`` when the run
+    was blocked (a signed blocked record is in the log), the step failed, or fusionguard refused the
+    inputs; the reason is logged on the ``fusionguard.adapters`` logger.
+    """
 
     def decorate(function: F) -> F:
         @functools.wraps(function)
         def wrapper(job_id: str, step_index: int, step_args: Mapping[str, Any]) -> bool:
+            if inside_guarded_call():
+                return bool(function(job_id, step_index, step_args))
             missing = [k for k in ("source_paths", "target_path", "output_path") if k not in step_args]
             if missing:
                 raise BadInput(f"job {job_id} step {step_index}: step_args lacks {', '.join(missing)}")
-            outcome: list[bool] = []
 
-            def process_image(source_paths: list[str], target_path: str, output_path: str) -> None:
+            def produce(staged: Staged) -> None:
                 args = {
                     **step_args,
-                    "source_paths": source_paths,
-                    "target_path": target_path,
-                    "output_path": output_path,
+                    "source_paths": list(staged.sources),
+                    "target_path": staged.target,
+                    "output_path": staged.output,
                 }
-                outcome.append(bool(function(job_id, step_index, args)))
-                if not outcome[-1]:
-                    raise BadInput(f"job {job_id} step {step_index} reported failure")
+                with facefusion_state(staged.run.workspace.path / "tmp"):
+                    if not function(job_id, step_index, args):
+                        raise ToolFailed(f"job {job_id} step {step_index}: the step reported failure")
 
-            protect_paths(guard, model=model)(process_image)(
-                step_args["source_paths"], step_args["target_path"], step_args["output_path"]
-            )
-            return all(outcome)
+            try:
+                run_paths(
+                    guard,
+                    model=model,
+                    sources=_as_paths(step_args["source_paths"] or [], "source_paths"),
+                    target=_as_path(step_args["target_path"], "target_path"),
+                    output=_as_path(step_args["output_path"], "output_path"),
+                    produce=produce,
+                    extra={"job_id": str(job_id), "step_index": int(step_index)},
+                )
+            except (FusionGuardError, ToolFailed) as error:
+                logger.warning("job %s step %s not released: %s", job_id, step_index, error)
+                return False
+            return True
 
         return wrapper  # type: ignore[return-value]
 
