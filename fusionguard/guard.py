@@ -10,6 +10,18 @@ A blocked run appends a signed "blocked" record and raises :class:`PolicyViolati
 If the watermark, the signature or the database write fails, no output is released. Adapters
 (:mod:`fusionguard.adapters`) only translate arguments into :meth:`Guard.run`; they never reorder it.
 
+How every run ends (after its inputs loaded):
+
+* allowed: a signed ``allowed`` record, the output at its destination, the result returned. What fails
+  after that (an observer hook, purging a workspace a stray child still writes into) is logged, never
+  raised: the caller's result must agree with the record.
+* blocked, or failed at any step (a backend raising inside a check, a float or too-small output, a
+  pipeline that wrote nothing): a signed ``blocked`` record whose reasons say where and why, then the
+  error. A file that appeared at the destination during the run (code that writes there itself) is
+  removed and the record says so.
+* killed: the release journal (:mod:`fusionguard.release`) lets the next start finish or undo the
+  release, so no file the Guard wrote outlives the lack of a record.
+
 The order is that of decisions, not of CPU work: independent computations share the cores (inputs are
 decoded and scanned side by side, NSFW runs beside face detection, and the watermark, encoding and PDQ
 are computed beside the post-checks), but nothing is recorded or released before the step it depends
@@ -25,11 +37,13 @@ on has passed, and a blocked run's marked output is thrown away unseen.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -41,7 +55,15 @@ import numpy as np
 
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Receipt
-from fusionguard.audit.record import AuditRecord, InputRef, ModelInfo, OutputRef, format_watermark_id
+from fusionguard.audit.record import (
+    MAX_ACTOR,
+    AuditRecord,
+    InputRef,
+    ModelInfo,
+    OutputRef,
+    format_watermark_id,
+    not_released_record,
+)
 from fusionguard.checks.consent import ConsentCheck, ConsentFindings
 from fusionguard.checks.license import LicenseCheck
 from fusionguard.checks.nsfw import NsfwBackend
@@ -62,8 +84,22 @@ from fusionguard.fingerprint import pdq_hash
 from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
 from fusionguard.policy import Policy
 from fusionguard.registry.registry import ConsentRegistry
+from fusionguard.release import (
+    JOURNAL_DIR,
+    JournalEntry,
+    RecoveryReport,
+    ReleaseJournal,
+    Snapshot,
+    destination_changed,
+    fsync_directory,
+    recover,
+    remove_file,
+    snapshot,
+)
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
+
+logger = logging.getLogger(__name__)
 
 ImageInput = str | os.PathLike[str] | bytes | np.ndarray
 ExtraCheck = Callable[["RunInputs"], None]
@@ -125,6 +161,22 @@ class _Marked:
     watermark_id: int
     encoded: bytes
     ref: OutputRef
+
+
+@dataclass
+class _Attempt:
+    """One run's bookkeeping for how it ends: the record it will append, where it is, what it left."""
+
+    model: ModelInfo
+    extra: dict[str, Any]
+    destination: Path | None
+    refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]]
+    record_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    step: str = "pre_checks"
+    before: Snapshot = None
+    entry: JournalEntry | None = None
+    recorded: AuditRecord | None = None
+    released: bool = False
 
 
 class Hooks:
@@ -192,6 +244,7 @@ class Guard:
         clock: Clock = utc_now,
         actor: str | None = None,
         hooks: Hooks | None = None,
+        journal: ReleaseJournal | None = None,
     ) -> None:
         self.policy = policy
         self.log = log
@@ -203,12 +256,42 @@ class Guard:
         self.clock = clock
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
         self.hooks = hooks or Hooks()
+        if len(self.actor) > MAX_ACTOR:  # refused now, not at the first record
+            raise BadInput(
+                f"actor is {len(self.actor)} characters long, more than the audit log's limit of {MAX_ACTOR}"
+            )
+        #: Staged releases, in the home beside the workspaces (see :mod:`fusionguard.release`).
+        self.journal = journal or ReleaseJournal(workspaces.root.parent / JOURNAL_DIR, clock=clock)
         _refuse_unsupported(policy)
         # NSFW scoring and output marking run beside face detection (both release the GIL).
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fusionguard-bg")
         self.consent = ConsentCheck(faces, registry)
         self.license = LicenseCheck()
         workspaces.sweep()  # purge what a killed run left behind
+        #: What this start's recovery of killed runs' releases did (see :mod:`fusionguard.release`).
+        self.recovered: RecoveryReport = self.recover()
+
+    def recover(self) -> RecoveryReport:
+        """Finish or undo the releases of killed runs (also run by ``fusionguard recover``)."""
+        report = recover(self.journal, self.log, actor=self.actor, clock=self.clock)
+        for line in report.lines():
+            logger.warning("release recovery: %s", line)
+        return report
+
+    def close(self) -> None:
+        """Stop the Guard's threads and helper processes and close its database connections."""
+        self._background.shutdown(wait=True, cancel_futures=True)
+        self.consent.close()
+        close_faces = getattr(self.faces, "close", None)
+        if callable(close_faces):
+            close_faces()
+        self.log.close()
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     @classmethod
     def from_policy(
@@ -282,46 +365,157 @@ class Guard:
             loaded_sources = loaded[: len(sources)]
             loaded_target = loaded[len(sources)] if target is not None else None
             destination = Path(output_path) if output_path is not None else None
+            output_format: str = self.policy.media.output_format
             if destination is not None:
                 _check_destination(destination)
+                output_format = self._output_format(destination)
 
-        refs = self._input_refs(loaded_sources, loaded_target, ConsentFindings())
+        # From here on, every way the run ends leaves a signed record of it.
+        attempt = _Attempt(
+            model,
+            extra,
+            destination,
+            self._input_refs(loaded_sources, loaded_target, ConsentFindings()),
+            before=snapshot(destination) if destination is not None else None,
+        )
+        try:
+            result = self._guarded(
+                attempt, loaded_sources, loaded_target, pipeline, color_order, output_format, timer
+            )
+        except BaseException as error:
+            self._end_unreleased(attempt, error)
+            raise
+        timer.seconds["total"] = time.perf_counter() - began
+        return replace(result, timings=dict(timer.seconds))
+
+    def _guarded(
+        self,
+        attempt: _Attempt,
+        loaded_sources: Sequence[LoadedImage],
+        loaded_target: LoadedImage | None,
+        pipeline: Callable[[RunInputs], np.ndarray],
+        color_order: ColorOrder,
+        output_format: str,
+        timer: StepTimer,
+    ) -> GuardResult:
+        """The spine after loading; :meth:`run` records how it ended if this raises."""
+        model, extra = attempt.model, attempt.extra
         with timer("pre_checks"):
-            findings = self._pre_checks(loaded_sources, loaded_target, model, refs, extra)
-        refs = self._input_refs(loaded_sources, loaded_target, findings)
+            findings = self._pre_checks(
+                loaded_sources, loaded_target, model, attempt.refs, extra, attempt=attempt
+            )
+        attempt.refs = self._input_refs(loaded_sources, loaded_target, findings)
+        refs = attempt.refs
 
-        with self.workspaces.run() as workspace:
+        workspace = self.workspaces.create()
+        try:
+            if attempt.destination is not None:
+                attempt.entry = self.journal.begin(
+                    run_id=workspace.run_id,
+                    record_id=attempt.record_id,
+                    destination=attempt.destination,
+                    scratch=workspace.path,
+                )
+                attempt.before = attempt.entry.before
             with timer("load"):
                 inputs = self._stage_inputs(workspace, loaded_sources, loaded_target, extra)
-            try:
-                with timer("pipeline"):
-                    produced = pipeline(inputs)
-            except FusionGuardError:
-                raise
-            except Exception as error:
-                # A crash is not a policy decision, but the run still leaves a signed record of it.
-                self._record_block(
-                    model,
-                    refs,
-                    [Reason("pipeline", "output", f"the wrapped pipeline failed: {error!r}")],
-                    extra,
-                )
-                raise
+            attempt.step = "pipeline"
+            with timer("pipeline"):
+                produced = pipeline(inputs)
+            attempt.step = "output"
             with timer("post_checks"):
                 output = from_array(produced, color_order=color_order, source="pipeline output")
                 # Marking (watermark, encoding, PDQ) is pure computation on the output: it starts beside
                 # the post-checks to use the second core, and its result is used only if they pass.
-                marking = self._background.submit(self._mark, output, timer)
+                marking = self._background.submit(self._mark, output, timer, output_format)
+                attempt.step = "post_checks"
                 try:
-                    self._post_checks(output, model, refs, findings, extra)
+                    self._post_checks(output, model, refs, findings, extra, attempt=attempt)
                 except BaseException:
                     marking.cancel()
                     futures_wait([marking])  # nothing of a blocked run keeps computing after it
                     raise
+            attempt.step = "watermark"
             marked = marking.result()
-            result = self._record_release(marked, model, refs, destination, workspace, extra, timer)
-        timer.seconds["total"] = time.perf_counter() - began
-        return replace(result, timings=dict(timer.seconds))
+            return self._record_release(
+                marked, model, refs, attempt.destination, workspace, extra, timer, attempt=attempt
+            )
+        finally:
+            try:
+                self.workspaces.purge(workspace)
+            except Exception as error:  # the run's outcome stands; a later sweep retries
+                logger.warning("workspace %s not purged: %s", workspace.path, error)
+
+    def _end_unreleased(self, attempt: _Attempt, error: BaseException) -> None:
+        """Leave the run consistent with its record after ``error``: a failure record if it has none,
+        a not-released record after an ``allowed`` one, and nothing of it at the destination."""
+        if attempt.released:
+            return
+        settled = True
+        if attempt.entry is not None:
+            remove_file(attempt.entry.staged)
+        if attempt.recorded is None and isinstance(error, Exception | KeyboardInterrupt):
+            if attempt.step == "pipeline":
+                reason = Reason("pipeline", "output", f"the wrapped pipeline failed: {error!r}")
+            else:
+                detail = str(error) if isinstance(error, FusionGuardError) else repr(error)
+                reason = Reason(
+                    "error",
+                    attempt.step,
+                    f"the run failed at {attempt.step}: {detail}",
+                    {"error": type(error).__name__},
+                )
+            try:
+                self._record_block(attempt.model, attempt.refs, [reason], attempt.extra, attempt=attempt)
+            except Exception as failure:  # the database may be what failed: keep the first error
+                logger.warning("could not record the failed run %s: %s", attempt.record_id, failure)
+                settled = False
+        elif attempt.recorded is not None and attempt.recorded.decision == "allowed":
+            try:
+                self.log.append(
+                    not_released_record(
+                        attempt.recorded.record_id,
+                        f"the output was not released: {error!r}",
+                        actor=self.actor,
+                        timestamp=self.clock(),
+                    )
+                )
+            except Exception as failure:  # the journal entry stays: the next start settles it
+                logger.warning("could not record that %s was not released: %s", attempt.record_id, failure)
+                settled = False
+        if attempt.recorded is None and not isinstance(error, Exception | KeyboardInterrupt):
+            self._clear_destination(attempt)
+        if attempt.entry is not None and settled:
+            self.journal.end(attempt.entry)
+
+    def _clear_destination(self, attempt: _Attempt) -> list[Reason]:
+        """Remove a file that appeared at (or replaced what was at) the destination during the run."""
+        destination = attempt.destination
+        if destination is None or not destination_changed(destination, attempt.before):
+            return []
+        if not remove_file(destination):
+            return []
+        return [
+            Reason(
+                "release",
+                "output",
+                f"removed {destination}: a file appeared there during the run, written around the guard "
+                "(it is not watermarked or recorded)",
+                {"path": str(destination)},
+            )
+        ]
+
+    def _output_format(self, destination: Path) -> str:
+        """The format the destination's extension names (or the policy's), if the policy allows it."""
+        named = _EXTENSIONS.get(destination.suffix.lower())
+        chosen = named or self.policy.media.output_format
+        if chosen not in self.policy.media.allowed_formats:
+            raise BadInput(
+                f"output path {destination} names a {chosen.upper()} file, but policy "
+                f"{self.policy.name!r} allows only {', '.join(self.policy.media.allowed_formats)} "
+                "(media.allowed_formats); give another extension"
+            )
+        return chosen
 
     def _load(self, item: ImageInput, label: str, color_order: str) -> LoadedImage:
         max_pixels = self.policy.media.max_pixels
@@ -329,7 +523,14 @@ class Guard:
             rgb = from_array(item, color_order=color_order, max_pixels=max_pixels, source=label)  # type: ignore[arg-type]
             return LoadedImage(rgb=rgb, format="ARRAY", sha256=sha256_hex(rgb.tobytes()), source=label)
         if isinstance(item, str | os.PathLike | bytes):
-            return load_image(item, max_pixels=max_pixels, source=label if isinstance(item, bytes) else None)
+            image = load_image(item, max_pixels=max_pixels, source=label if isinstance(item, bytes) else None)
+            allowed = self.policy.media.allowed_formats
+            if image.format.lower() not in allowed:
+                raise BadInput(
+                    f"{image.source}: a {image.format} file, but policy {self.policy.name!r} accepts only "
+                    f"{', '.join(allowed)} inputs (media.allowed_formats)"
+                )
+            return image
         raise BadInput(f"{label}: expected a path, bytes or an image array, got {type(item).__name__}")
 
     def _input_refs(
@@ -367,6 +568,8 @@ class Guard:
         model: ModelInfo,
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> ConsentFindings:
         reasons: list[Reason] = []
         try:
@@ -394,7 +597,7 @@ class Guard:
                 reasons += [Reason(f"hook:{name}", r.subject, r.detail, r.data) for r in violation.reasons]
         if reasons:
             refs = self._input_refs(sources, target, findings)
-            self._block(model, refs, reasons, extra)
+            self._block(model, refs, reasons, extra, attempt=attempt)
         return findings
 
     def _nsfw_reasons(self, labelled: Sequence[tuple[str, np.ndarray]], threshold: float) -> list[Reason]:
@@ -445,6 +648,8 @@ class Guard:
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         findings: ConsentFindings,
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> None:
         reasons: list[Reason] = []
         rules = self.policy.nsfw
@@ -456,9 +661,9 @@ class Guard:
             reasons += self.consent.check_generated(output, self.policy.consent)
         reasons = nsfw.result() + reasons
         if reasons:
-            self._block(model, refs, reasons, extra)
+            self._block(model, refs, reasons, extra, attempt=attempt)
 
-    def _mark(self, output: np.ndarray, timer: StepTimer) -> _Marked:
+    def _mark(self, output: np.ndarray, timer: StepTimer, output_format: str | None = None) -> _Marked:
         """Watermark the output (verified by detection), encode it without metadata, hash it."""
         if min(output.shape[:2]) < self.policy.watermark.min_size:
             raise WatermarkError(
@@ -477,7 +682,15 @@ class Guard:
             if detection is None or detection.payload != watermark_id:
                 raise WatermarkError("watermark did not verify on the output; nothing released")
         with timer("fingerprint"):
-            encoded = encode_image(marked, self.policy.media.output_format)
+            chosen = output_format or self.policy.media.output_format
+            encoded = encode_image(marked, chosen)  # type: ignore[arg-type]
+            if chosen != "png":  # lossy: the mark must survive the encoding that is released
+                decoded = load_image(encoded, source="encoded output").rgb
+                found = self.codec.detect(decoded)
+                if found is None or found.payload != watermark_id:
+                    raise WatermarkError(
+                        f"watermark did not survive {chosen.upper()} encoding; nothing released"
+                    )
             fingerprint = pdq_hash(marked)
         output_ref = OutputRef(
             sha256=sha256_hex(encoded),
@@ -496,26 +709,43 @@ class Guard:
         workspace: Workspace,
         extra: dict[str, Any],
         timer: StepTimer,
+        *,
+        attempt: _Attempt | None = None,
     ) -> GuardResult:
+        attempt = attempt or _Attempt(model, extra, destination, refs)
         output_ref, encoded = marked.ref, marked.encoded
         staged = None
         if destination is not None:
             # Stage beside the destination first (same file system, fsynced), so that after the record
-            # is appended the release is a rename — the step least likely to fail.
-            staged = destination.with_name(f".{destination.name}.{workspace.run_id}.partial")
+            # is appended the release is a rename — the step least likely to fail. The journal entry
+            # written before the pipeline ran lets the next start settle a kill at any point here.
+            attempt.step = "release"
+            staged = (
+                attempt.entry.staged
+                if attempt.entry is not None
+                else destination.with_name(f".{destination.name}.{workspace.run_id}.partial")
+            )
             with timer("release"):
                 _write_fsynced(staged, encoded)
-        try:
-            record = self._run_record("allowed", model, refs, extra, output=output_ref)
-            with timer("record"):
-                receipt = self.log.append(record)
-            if destination is not None and staged is not None:
-                with timer("release"):
-                    os.replace(staged, destination)
-        finally:
-            if staged is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    staged.unlink()
+        attempt.step = "record"
+        record = self._run_record(
+            "allowed", model, refs, extra, output=output_ref, record_id=attempt.record_id
+        )
+        with timer("record"):
+            receipt = self.log.append(record)
+        attempt.recorded = record
+        if destination is not None and staged is not None:
+            attempt.step = "release"
+            with timer("release"):
+                os.replace(staged, destination)
+                fsync_directory(destination.parent)
+        attempt.released = True
+        # Released and recorded: from here on nothing may turn the result into an exception.
+        if attempt.entry is not None:
+            try:
+                self.journal.end(attempt.entry)
+            except OSError as error:
+                logger.warning("release journal entry %s not removed: %s", attempt.entry.path, error)
         self._notify(record)
         return GuardResult(
             record_id=record.record_id,
@@ -536,6 +766,7 @@ class Guard:
         *,
         output: OutputRef | None = None,
         reasons: Sequence[Reason] = (),
+        record_id: str | None = None,
     ) -> AuditRecord:
         return AuditRecord(
             kind="run",
@@ -550,6 +781,7 @@ class Guard:
             reasons=tuple(r.to_dict() for r in reasons),
             # Only plain values: the record is canonical JSON, and callers' objects are not records.
             extra={k: v for k, v in extra.items() if isinstance(v, str | int | bool) or v is None},
+            record_id=record_id if record_id is not None else uuid.uuid4().hex,
         )
 
     def _block(
@@ -558,9 +790,11 @@ class Guard:
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         reasons: Sequence[Reason],
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> None:
         """Append the signed blocked record, then raise the most specific violation."""
-        record = self._record_block(model, refs, reasons, extra)
+        record = self._record_block(model, refs, reasons, extra, attempt=attempt)
         checks = {r.check for r in reasons}
         error_type: type[PolicyViolation] = PolicyViolation
         if checks == {"consent"}:
@@ -577,15 +811,28 @@ class Guard:
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         reasons: Sequence[Reason],
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> AuditRecord:
-        record = self._run_record("blocked", model, refs, extra, reasons=reasons)
+        record_id = None
+        if attempt is not None:
+            reasons = [*reasons, *self._clear_destination(attempt)]
+            record_id = attempt.record_id
+        record = self._run_record("blocked", model, refs, extra, reasons=reasons, record_id=record_id)
         self.log.append(record)
+        if attempt is not None:
+            attempt.recorded = record
         self._notify(record)
         return record
 
     def _notify(self, record: AuditRecord) -> None:
-        for _name, observer in self.hooks.observers:
-            observer(record)
+        """Observers see every appended record; one that raises is logged, never raised: the record
+        stands, and neither a released result nor a PolicyViolation may be replaced by its error."""
+        for name, observer in self.hooks.observers:
+            try:
+                observer(record)
+            except Exception:
+                logger.exception("observer hook %r failed on record %s", name, record.record_id)
 
 
 class _NoWorkspace:
@@ -618,6 +865,9 @@ def _refuse_unsupported(policy: Policy) -> None:
             f"policy {policy.name!r} keeps hidden metadata, which this version always "
             "strips; set metadata.strip: true"
         )
+
+
+_EXTENSIONS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 
 def _check_destination(path: Path) -> None:

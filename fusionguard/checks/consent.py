@@ -68,6 +68,13 @@ class ConsentCheck:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Stop the detection threads (a later check starts them again)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     def _threshold(self, rules: ConsentRules) -> float:
         return rules.max_distance if rules.max_distance is not None else self.backend.match_threshold
 
