@@ -537,6 +537,13 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
         allowed_formats=tuple(sorted(formats)),
         output_format=_image_format(r, r.at("output_format"), output_format),
     )
+    # allowed_formats governs what is released too: the default output format must be one of them.
+    if media.output_format not in media.allowed_formats:
+        r.fail(
+            "output_format",
+            output_format,
+            f"one of media.allowed_formats ({', '.join(media.allowed_formats)})",
+        )
 
     r = section("privacy")
     privacy = PrivacyPolicy(

@@ -279,3 +279,19 @@ def test_guard_is_a_context_manager_that_closes_its_pools(
         guard._background.submit(print)
     assert load_image(encode_image(PHOTO, "png")).rgb.shape == PHOTO.shape
     assert guard.log.query(Filters(decision="allowed"))  # the log reopens its engine on demand
+
+
+def test_trace_says_a_proof_is_available_only_when_the_signed_head_covers_the_record(
+    guard: Guard, home: Path, clock: FixedClock
+) -> None:
+    from fusionguard.trace import Tracer
+
+    result = guard.run(sources=[], target=PHOTO, model=MODEL, pipeline=lambda run: run.target)
+    [match] = Tracer(guard.log, guard.codec).trace(result.output).matches
+    assert match.record_id == result.record_id and match.proof_available
+    guard.log.inclusion_proof(result.record_id)  # what proof_available promises
+    # A verifier whose keys did not sign the head cannot prove anything: the match says so.
+    stranger = KeyRing.create(home / "other-keys", now=clock())
+    foreign = AuditLog(guard.log.engine, stranger)
+    [match] = Tracer(foreign, guard.codec).trace(result.output).matches
+    assert not match.proof_available

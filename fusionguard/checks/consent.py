@@ -42,6 +42,9 @@ class ConsentRules(Protocol):
     @property
     def max_distance(self) -> float | None: ...
 
+    @property
+    def min_face_size(self) -> int: ...
+
 
 @dataclass
 class ConsentFindings:
@@ -115,6 +118,20 @@ class ConsentCheck:
                     )
                 )
             for number, face in enumerate(faces, start=1):
+                if face.size < rules.min_face_size:
+                    # Too small to match reliably: its consent cannot be verified either way.
+                    if (role == "target" and rules.unknown_target_faces == "allow") or not rules.required:
+                        continue
+                    findings.reasons.append(
+                        Reason(
+                            "consent",
+                            label,
+                            f"face {number} is {face.size} px, smaller than the policy's min_face_size "
+                            f"{rules.min_face_size} px: too small to match; its consent cannot be verified",
+                            {"box": _box(face), "size": face.size, "min_face_size": rules.min_face_size},
+                        )
+                    )
+                    continue
                 identity, data = self._identify(face, rules)
                 if identity is None:
                     if role == "target" and rules.unknown_target_faces == "allow":
@@ -176,6 +193,8 @@ class ConsentCheck:
             return []
         reasons = []
         for number, face in enumerate(self.backend.detect(output_rgb), start=1):
+            if face.size < rules.min_face_size:
+                continue  # too small to be anyone's recognisable likeness by the policy's measure
             identity, data = self._identify(face, rules)
             if identity is None:
                 continue
@@ -198,14 +217,18 @@ class ConsentCheck:
         """Reasons to block if the output's face is not one of the source identities."""
         if not rules.verify_output_identity or not rules.required:
             return []
-        faces = self.backend.detect(output_rgb)
+        found = self.backend.detect(output_rgb)
+        faces = [face for face in found if face.size >= rules.min_face_size]
         if not faces:
             return [
                 Reason(
                     "consent",
                     "output",
-                    "no face found in the output; the swapped identity cannot be verified",
-                    {"faces": 0},
+                    "no face found in the output; the swapped identity cannot be verified"
+                    if not found
+                    else f"no face in the output is at least min_face_size {rules.min_face_size} px; "
+                    "the swapped identity cannot be verified",
+                    {"faces": len(found), "min_face_size": rules.min_face_size},
                 )
             ]
         for face in faces:
