@@ -82,7 +82,7 @@ from fusionguard.errors import (
 from fusionguard.faces.base import FaceBackend
 from fusionguard.fingerprint import pdq_hash
 from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
-from fusionguard.policy import Policy
+from fusionguard.policy import NsfwPolicy, Policy
 from fusionguard.registry.registry import ConsentRegistry
 from fusionguard.release import (
     JOURNAL_DIR,
@@ -306,12 +306,7 @@ class Guard:
         actor: str | None = None,
     ) -> Guard:
         """A Guard over the home's keys and database (run ``fusionguard init`` first)."""
-        if isinstance(policy, Policy):
-            resolved = policy
-        elif isinstance(policy, str) and not policy.endswith((".yaml", ".yml")) and os.sep not in policy:
-            resolved = Policy.named(policy)
-        else:
-            resolved = Policy.load(Path(policy))
+        resolved = Policy.resolve(policy)
         settings = Settings.resolve(Path(home) if home is not None else None, db_url)
         ring = KeyRing.load(settings.keys_dir)
         log = AuditLog.open(settings.db_url, ring, clock=clock, witness_path=settings.witness_path)
@@ -577,11 +572,11 @@ class Guard:
         except LicenseDenied as denied:
             reasons += denied.reasons
         rules = self.policy.nsfw
-        labelled = []
-        if rules.enabled and rules.check_sources:
-            labelled += [(f"source[{i}]", s.rgb) for i, s in enumerate(sources)]
-        if rules.enabled and rules.check_targets and target is not None:
-            labelled.append(("target", target.rgb))
+        labelled = screened_inputs(
+            rules,
+            [(f"source[{i}]", s.rgb) for i, s in enumerate(sources)],
+            [("target", target.rgb)] if target is not None else [],
+        )
         # The NSFW model (onnxruntime, which releases the GIL) runs beside face detection.
         nsfw = self._background.submit(self._nsfw_reasons, labelled, rules.threshold_inputs)
         findings = self.consent.check_inputs(
@@ -601,19 +596,7 @@ class Guard:
         return findings
 
     def _nsfw_reasons(self, labelled: Sequence[tuple[str, np.ndarray]], threshold: float) -> list[Reason]:
-        if not labelled:
-            return []
-        scores = self.nsfw.scores([rgb for _, rgb in labelled])
-        return [
-            Reason(
-                "nsfw",
-                label,
-                f"NSFW score {score:.3f} is above the policy threshold {threshold}",
-                {"score": round(float(score), 4), "threshold": threshold, "model": self.nsfw.model_id},
-            )
-            for (label, _), score in zip(labelled, scores, strict=True)
-            if score > threshold
-        ]
+        return nsfw_screen(self.nsfw, labelled, threshold)[1]
 
     def _stage_inputs(
         self,
@@ -833,6 +816,38 @@ class Guard:
                 observer(record)
             except Exception:
                 logger.exception("observer hook %r failed on record %s", name, record.record_id)
+
+
+def screened_inputs(
+    rules: NsfwPolicy,
+    sources: Sequence[tuple[str, np.ndarray]],
+    targets: Sequence[tuple[str, np.ndarray]],
+) -> list[tuple[str, np.ndarray]]:
+    """The labelled inputs the NSFW pre-check screens under ``rules`` (used by the Guard and ``check``)."""
+    if not rules.enabled:
+        return []
+    return [*(sources if rules.check_sources else []), *(targets if rules.check_targets else [])]
+
+
+def nsfw_screen(
+    backend: NsfwBackend, labelled: Sequence[tuple[str, np.ndarray]], threshold: float
+) -> tuple[dict[str, float], list[Reason]]:
+    """Score ``labelled`` images; the scores by label, and a reason for each above ``threshold``."""
+    if not labelled:
+        return {}, []
+    scores = backend.scores([rgb for _, rgb in labelled])
+    by_label = {label: float(score) for (label, _), score in zip(labelled, scores, strict=True)}
+    reasons = [
+        Reason(
+            "nsfw",
+            label,
+            f"NSFW score {score:.3f} is above the policy threshold {threshold}",
+            {"score": round(score, 4), "threshold": threshold, "model": backend.model_id},
+        )
+        for label, score in by_label.items()
+        if score > threshold
+    ]
+    return by_label, reasons
 
 
 class _NoWorkspace:

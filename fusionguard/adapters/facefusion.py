@@ -65,7 +65,10 @@ def protect_paths(
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             source_paths = _as_paths(bound.arguments[sources], sources)
-            target_path = _as_paths(bound.arguments[target], target)[0]
+            targets = _as_paths(bound.arguments[target], target)
+            if len(targets) != 1:
+                raise BadInput(f"argument {target!r} must name one target file, got {len(targets)}")
+            target_path = targets[0]
             output_path = Path(_as_paths(bound.arguments[output], output)[0])
             returned: list[Any] = []
 

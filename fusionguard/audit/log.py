@@ -272,6 +272,8 @@ class Filters:
     watermark_id: str | None = None
     taken_down: bool | None = None
     limit: int | None = None
+    #: Newest first (``limit`` then keeps the newest records), as ``audit list`` shows them.
+    newest_first: bool = False
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -577,7 +579,7 @@ class AuditLog:
         return _stored(row)
 
     def query(self, filters: Filters = Filters()) -> list[StoredRecord]:
-        query = select(AuditRow).order_by(AuditRow.seq)
+        query = select(AuditRow).order_by(AuditRow.seq.desc() if filters.newest_first else AuditRow.seq)
         if filters.since:
             query = query.where(AuditRow.created_at >= _naive_utc(filters.since))
         if filters.until:

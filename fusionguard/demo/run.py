@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 
 from fusionguard.adapters import protect_paths
-from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.record import ModelInfo
 from fusionguard.audit.verify import verify_log
@@ -31,9 +30,9 @@ from fusionguard.config import Settings, utc_now
 from fusionguard.demo import swap
 from fusionguard.errors import ConfigError, PolicyViolation
 from fusionguard.guard import Guard
+from fusionguard.home import initialise
 from fusionguard.media import encode_image, load_image
 from fusionguard.registry import ConsentRegistry, enrol_photos
-from fusionguard.store import db
 from fusionguard.trace import Tracer
 
 DEMO_MODEL = ModelInfo("fusionguard-demo-swap", "1.0", "apache-2.0")
@@ -75,10 +74,7 @@ def _leak(path: Path, out: Path) -> Path:
 
 
 def run_demo(settings: Settings, out: Path, echo: Callable[[str], None] = print) -> None:
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not (settings.keys_dir / "ring.json").exists():
-        KeyRing.create(settings.keys_dir, now=utc_now())
-    db.upgrade(db.open_engine(settings.db_url))
+    initialise(settings)  # what `fusionguard init` does; idempotent
     out.mkdir(parents=True, exist_ok=True)
     guard = Guard.from_policy("default", home=settings.home, db_url=settings.db_url, actor="demo")
     registry = guard.registry

@@ -15,6 +15,8 @@ share one log, serialised by a row lock on ``log_state``.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,8 @@ def open_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not Path(database).parent.is_dir():
             raise AuditError(f"database directory {Path(database).parent} does not exist")
+        if database and database != ":memory:":
+            _refuse_read_only_shm(Path(database))
     try:
         engine = create_engine(parsed, pool_pre_ping=not sqlite, **options)
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
@@ -73,6 +77,21 @@ def open_engine(url: str) -> Engine:
     if sqlite:
         _configure_sqlite(engine, synchronous)
     return engine
+
+
+def _refuse_read_only_shm(database: Path) -> None:
+    """SQLite maps ``<db>-shm`` into memory; a read-only one kills the process with SIGBUS on first use.
+    Say so before opening instead (the owner's write bit is checked too: root ignores permissions)."""
+    shm = database.with_name(database.name + "-shm")
+    try:
+        mode = os.stat(shm).st_mode
+    except OSError:
+        return
+    if not (mode & stat.S_IWUSR) or not os.access(shm, os.R_OK | os.W_OK):
+        raise AuditError(
+            f"{shm} is read-only, and SQLite cannot open {database.name} with it; make it writable "
+            f"('chmod u+rw {shm}') or, when no process uses the database, remove it"
+        )
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
