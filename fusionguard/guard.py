@@ -81,6 +81,7 @@ from fusionguard.errors import (
 )
 from fusionguard.faces.base import FaceBackend
 from fusionguard.fingerprint import pdq_hash
+from fusionguard.home import require_initialised
 from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
 from fusionguard.policy import NsfwPolicy, Policy
 from fusionguard.registry.registry import ConsentRegistry
@@ -262,6 +263,7 @@ class Guard:
             )
         #: Staged releases, in the home beside the workspaces (see :mod:`fusionguard.release`).
         self.journal = journal or ReleaseJournal(workspaces.root.parent / JOURNAL_DIR, clock=clock)
+        self._owned: list[Callable[[], None]] = []  # closed by close(): what from_policy made
         _refuse_unsupported(policy)
         # NSFW scoring and output marking run beside face detection (both release the GIL).
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fusionguard-bg")
@@ -279,13 +281,12 @@ class Guard:
         return report
 
     def close(self) -> None:
-        """Stop the Guard's threads and helper processes and close its database connections."""
+        """Stop the Guard's threads; close what :meth:`from_policy` made for it (the face backend's
+        embedding helpers, the database engine). Backends and logs passed in are the caller's to close."""
         self._background.shutdown(wait=True, cancel_futures=True)
         self.consent.close()
-        close_faces = getattr(self.faces, "close", None)
-        if callable(close_faces):
-            close_faces()
-        self.log.close()
+        while self._owned:
+            self._owned.pop()()
 
     def __enter__(self) -> Guard:
         return self
@@ -308,19 +309,22 @@ class Guard:
         """A Guard over the home's keys and database (run ``fusionguard init`` first)."""
         resolved = Policy.resolve(policy)
         settings = Settings.resolve(Path(home) if home is not None else None, db_url)
+        require_initialised(settings)  # a one-line "run 'fusionguard init'", and nothing created
         ring = KeyRing.load(settings.keys_dir)
         log = AuditLog.open(settings.db_url, ring, clock=clock, witness_path=settings.witness_path)
+        owned: list[Callable[[], None]] = [log.close]
         if faces is None:
             from fusionguard.faces import DlibBackend
 
             # A Guard lives for many runs: the ResNet's helper processes (~1 s to start) pay for
             # themselves by embedding a run's faces in parallel and off this interpreter's GIL.
             faces = DlibBackend(embed_processes=2 if (os.cpu_count() or 1) >= 2 else 0)
+            owned.append(faces.close)
         if nsfw is None:
             from fusionguard.checks.nsfw import OpenNsfwOnnx
 
             nsfw = OpenNsfwOnnx()
-        return cls(
+        guard = cls(
             policy=resolved,
             log=log,
             registry=ConsentRegistry(log.engine, clock=clock),
@@ -331,6 +335,8 @@ class Guard:
             clock=clock,
             actor=actor,
         )
+        guard._owned += owned
+        return guard
 
     # -- the spine ------------------------------------------------------------------------------
 
@@ -449,6 +455,10 @@ class Guard:
         settled = True
         if attempt.entry is not None:
             remove_file(attempt.entry.staged)
+        if attempt.recorded is None and attempt.step == "record":
+            # An append that failed ambiguously (connection lost after COMMIT) may have landed.
+            with contextlib.suppress(Exception):
+                attempt.recorded = self.log.get(attempt.record_id).record
         if attempt.recorded is None and isinstance(error, Exception | KeyboardInterrupt):
             if attempt.step == "pipeline":
                 reason = Reason("pipeline", "output", f"the wrapped pipeline failed: {error!r}")

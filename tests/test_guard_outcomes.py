@@ -23,6 +23,7 @@ from fusionguard.audit.log import AuditLog, Filters
 from fusionguard.audit.record import MAX_MODEL_NAME, AuditRecord, ModelInfo
 from fusionguard.audit.verify import verify_log
 from fusionguard.checks.nsfw import FakeNsfw
+from fusionguard.config import Settings
 from fusionguard.errors import BadInput, InvalidRecord, NsfwContent, WatermarkError
 from fusionguard.faces import FakeFaceBackend
 from fusionguard.guard import Guard, RunInputs, load_watermark_key
@@ -295,3 +296,17 @@ def test_trace_says_a_proof_is_available_only_when_the_signed_head_covers_the_re
     foreign = AuditLog(guard.log.engine, stranger)
     [match] = Tracer(foreign, guard.codec).trace(result.output).matches
     assert not match.proof_available
+
+
+def test_from_policy_needs_an_initialised_home_and_closes_what_it_made(tmp_path: Path) -> None:
+    from fusionguard.errors import NotInitialised
+    from fusionguard.home import initialise
+
+    home = tmp_path / "home"
+    with pytest.raises(NotInitialised, match="run 'fusionguard --home"):
+        Guard.from_policy("default", home=home, faces=FakeFaceBackend(), nsfw=FakeNsfw())
+    assert not home.exists()
+    initialise(Settings.resolve(home))
+    with Guard.from_policy("default", home=home, faces=FakeFaceBackend(), nsfw=FakeNsfw()) as guard:
+        assert guard._owned == [guard.log.close]  # the engine it opened; the fakes are the caller's
+    assert guard._owned == [] and guard._background._shutdown
