@@ -192,7 +192,7 @@ def _summary(stored: StoredRecord) -> dict[str, Any]:
 @audit.command("list")
 @click.option("--since", help="Only records at or after this time (ISO 8601, UTC by default).")
 @click.option("--until", help="Only records before this time.")
-@click.option("--decision", type=click.Choice(["allowed", "blocked", "takedown"]))
+@click.option("--decision", type=click.Choice(["allowed", "blocked", "takedown", "not_released"]))
 @click.option("--model", help="Only records of this model name.")
 @click.option("--identity", help="Only records involving this identity ID.")
 @click.option(

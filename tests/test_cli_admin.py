@@ -201,3 +201,35 @@ def test_a_home_never_initialised(tmp_path: Path, command: list[str]) -> None:
     )
     assert "run 'fusionguard --home" in one_line_error(result) and "init' first" in result.stderr
     assert not home.exists()  # nothing created, not even an empty audit.db
+
+
+def test_recover_and_init_settle_a_killed_runs_staged_output(home: Path, tmp_path: Path) -> None:
+    from fusionguard.release import ReleaseJournal
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    journal = ReleaseJournal(home / "journal")
+    for name in ("a.png", "b.png"):
+        entry = journal.begin(
+            run_id=("a" if name == "a.png" else "b") * 32,
+            record_id="c" * 32,
+            destination=tmp_path / name,
+            scratch=scratch,
+        )
+        entry.path.write_text(
+            entry.to_json().decode().replace(f'"pid": {os.getpid()}', f'"pid": {int(dead.stdout)}')
+        )
+        entry.staged.write_bytes(b"watermarked, never recorded")
+    (home / "journal" / f"{'b' * 32}.json").rename(tmp_path / "held-back.json")
+    recovered = run(home, "recover")
+    assert recovered.returncode == 0, recovered.stderr
+    assert (
+        "discarded unrecorded staged output" in recovered.stdout
+        and "1 staged release(s) settled" in recovered.stdout
+    )
+    assert not (tmp_path / f".a.png.{'a' * 32}.partial").exists()
+    (tmp_path / "held-back.json").rename(home / "journal" / f"{'b' * 32}.json")
+    initialised = run(home, "init")
+    assert initialised.returncode == 0 and "recovered: discarded" in initialised.stdout
+    assert not list(tmp_path.glob(".*.partial")) and not list((home / "journal").glob("*.json"))
