@@ -15,6 +15,7 @@ from __future__ import annotations
 from fusionguard.adapters import protect_arrays, protect_job_step, protect_paths
 from fusionguard.audit.record import ModelInfo
 from fusionguard.errors import (
+    AnonymisationFailed,
     AuditError,
     BadInput,
     BadSignature,
@@ -34,6 +35,7 @@ from fusionguard.errors import (
     Problem,
     ProofError,
     Reason,
+    RecoveryError,
     ReleaseError,
     SchemaNotAtHead,
     SigningKeyError,
@@ -51,6 +53,7 @@ from fusionguard.watermark import Detection, WatermarkCodec
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnonymisationFailed",
     "AuditError",
     "BadInput",
     "BadSignature",
@@ -76,6 +79,7 @@ __all__ = [
     "Problem",
     "ProofError",
     "Reason",
+    "RecoveryError",
     "ReleaseError",
     "RunInputs",
     "SchemaNotAtHead",

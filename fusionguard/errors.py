@@ -201,3 +201,12 @@ class NotInitialised(ConfigError):
 
 class ReleaseError(FusionGuardError):
     """An output could not be released, or a crashed run's staged output could not be recovered."""
+
+
+class RecoveryError(FusionGuardError):
+    """Anonymised regions could not be sealed, stored or recovered (wrong key, altered ciphertext,
+    shredded regions, or no recovery key installed)."""
+
+
+class AnonymisationFailed(FusionGuardError):
+    """A bystander's face stayed recognisable after every anonymisation method (the run is blocked)."""

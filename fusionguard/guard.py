@@ -53,6 +53,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from fusionguard.anonymise.bystanders import BystanderProtection, RunRegions
+from fusionguard.anonymise.sealing import load_recovery_public
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Receipt
 from fusionguard.audit.record import (
@@ -69,6 +71,7 @@ from fusionguard.checks.license import LicenseCheck
 from fusionguard.checks.nsfw import NsfwBackend
 from fusionguard.config import Clock, Settings, utc_now
 from fusionguard.errors import (
+    AnonymisationFailed,
     BadInput,
     ConfigError,
     ConsentRequired,
@@ -246,6 +249,7 @@ class Guard:
         actor: str | None = None,
         hooks: Hooks | None = None,
         journal: ReleaseJournal | None = None,
+        recovery_public_key: bytes | None = None,
     ) -> None:
         self.policy = policy
         self.log = log
@@ -269,6 +273,23 @@ class Guard:
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fusionguard-bg")
         self.consent = ConsentCheck(faces, registry)
         self.license = LicenseCheck()
+        # Bystanders (policy consent.unknown_target_faces: anonymise); refuses to start without the
+        # admin's recovery public key, so no original face is ever kept unsealed.
+        self.bystanders: BystanderProtection | None = None
+        if policy.consent.unknown_target_faces == "anonymise":
+            self.bystanders = BystanderProtection(
+                faces=faces,
+                registry=registry,
+                engine=log.engine,
+                recovery_public_key=recovery_public_key,
+                method=policy.consent.anonymise_method,
+                threshold=(
+                    policy.consent.max_distance
+                    if policy.consent.max_distance is not None
+                    else faces.match_threshold
+                ),
+                margin=policy.consent.anonymise_margin,
+            )
         workspaces.sweep()  # purge what a killed run left behind
         #: What this start's recovery of killed runs' releases did (see :mod:`fusionguard.release`).
         self.recovered: RecoveryReport = self.recover()
@@ -334,6 +355,7 @@ class Guard:
             workspaces=WorkspaceManager(settings.workspace_root),
             clock=clock,
             actor=actor,
+            recovery_public_key=load_recovery_public(settings.keys_dir),
         )
         guard._owned += owned
         return guard
@@ -407,6 +429,17 @@ class Guard:
             )
         attempt.refs = self._input_refs(loaded_sources, loaded_target, findings)
         refs = attempt.refs
+        # The sealed regions of an anonymised run are keyed by the run's record ID.
+        regions = RunRegions(record_id=attempt.record_id)
+        bystanders, target_faces = self.bystanders, findings.to_anonymise.get("target")
+        if bystanders is not None and loaded_target is not None and target_faces:
+            original = loaded_target.rgb
+            attempt.step = "anonymise"
+            with timer("anonymise"):
+                anonymised = self._anonymise(
+                    lambda: bystanders.target(original, target_faces, regions), model, refs, extra, attempt
+                )
+            loaded_target = replace(loaded_target, rgb=anonymised)
 
         workspace = self.workspaces.create()
         try:
@@ -426,6 +459,16 @@ class Guard:
             attempt.step = "output"
             with timer("post_checks"):
                 output = from_array(produced, color_order=color_order, source="pipeline output")
+                if bystanders is not None:
+                    allowed = (*findings.source_identities, *findings.identities.get("target", ()))
+                    produced_rgb = output
+                    output = self._anonymise(
+                        lambda: bystanders.output(produced_rgb, allowed, regions, self.policy.consent),
+                        model,
+                        refs,
+                        extra,
+                        attempt,
+                    )
                 # Marking (watermark, encoding, PDQ) is pure computation on the output: it starts beside
                 # the post-checks to use the second core, and its result is used only if they pass.
                 marking = self._background.submit(self._mark, output, timer, output_format)
@@ -439,7 +482,7 @@ class Guard:
             attempt.step = "watermark"
             marked = marking.result()
             return self._record_release(
-                marked, model, refs, attempt.destination, workspace, extra, timer, attempt=attempt
+                marked, model, refs, attempt.destination, workspace, extra, timer, regions, attempt=attempt
             )
         finally:
             try:
@@ -702,11 +745,16 @@ class Guard:
         workspace: Workspace,
         extra: dict[str, Any],
         timer: StepTimer,
+        regions: RunRegions | None = None,
         *,
         attempt: _Attempt | None = None,
     ) -> GuardResult:
         attempt = attempt or _Attempt(model, extra, destination, refs)
         output_ref, encoded = marked.ref, marked.encoded
+        anonymised = None
+        if self.bystanders is not None and regions is not None:
+            with timer("anonymise"):
+                anonymised = self.bystanders.seal(regions)
         staged = None
         if destination is not None:
             # Stage beside the destination first (same file system, fsynced), so that after the record
@@ -724,8 +772,21 @@ class Guard:
         record = self._run_record(
             "allowed", model, refs, extra, output=output_ref, record_id=attempt.record_id
         )
-        with timer("record"):
-            receipt = self.log.append(record)
+        if anonymised is not None and regions is not None:
+            record = replace(
+                record, record_id=regions.record_id, extra={**record.extra, "anonymised": anonymised}
+            )
+        try:
+            with timer("record"):
+                receipt = self.log.append(record)
+        except BaseException:
+            if anonymised is not None and regions is not None:
+                # Best effort: the append failed (that error is what the caller sees), and the
+                # ciphertexts of a run that never happened should not outlive it. They are sealed,
+                # so one that survives a dead database reveals nothing.
+                with contextlib.suppress(Exception):
+                    self.bystanders.unseal_failed_run(regions)  # type: ignore[union-attr]
+            raise
         attempt.recorded = record
         if destination is not None and staged is not None:
             attempt.step = "release"
@@ -817,6 +878,22 @@ class Guard:
             attempt.recorded = record
         self._notify(record)
         return record
+
+    def _anonymise(
+        self,
+        step: Callable[[], np.ndarray],
+        model: ModelInfo,
+        refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
+        extra: dict[str, Any],
+        attempt: _Attempt | None = None,
+    ) -> np.ndarray:
+        """Run one anonymisation stage; a face that stays recognisable blocks the run (recorded)."""
+        try:
+            return step()
+        except AnonymisationFailed as failed:
+            reasons = [Reason("consent", "bystander", str(failed), {})]
+            self._block(model, refs, reasons, extra, attempt=attempt)
+            raise  # _block raises; this line is never reached
 
     def _notify(self, record: AuditRecord) -> None:
         """Observers see every appended record; one that raises is logged, never raised: the record

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from fusionguard.anonymise.sealing import load_recovery_public, write_recovery_keys
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.record import ModelInfo
@@ -49,6 +50,9 @@ class Scenario:
     source_jpeg: bool = False
     destination: str = "out.png"
     nsfw: float = 0.5
+    #: What the fake backend finds in an image it was not told about (an anonymised face), and how
+    #: far that face is from the stranger's.
+    leftover_noise: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class Row:
     also: dict[str, Any] = field(default_factory=dict)  # keys that must change with it
 
 
+ANONYMISE = {"consent.unknown_target_faces": "anonymise"}
+
 ROWS = [
     Row("nsfw.enabled", False, {"nsfw.threshold_inputs": 0.3}),
     Row("nsfw.threshold_inputs", 0.3),
@@ -70,6 +76,8 @@ ROWS = [
     Row("consent.required", False, scenario=Scenario(target="stranger")),
     Row("consent.unknown_target_faces", "allow", scenario=Scenario(target="stranger")),
     Row("consent.verify_output_identity", False, scenario=Scenario(output="bob")),
+    Row("consent.anonymise_method", "blur", ANONYMISE, Scenario(target="stranger")),
+    Row("consent.anonymise_margin", 10.0, ANONYMISE, Scenario(target="stranger", leftover_noise=0.8)),
     Row("consent.max_distance", 0.1, scenario=Scenario(noise=0.3)),
     Row("consent.min_face_size", 128),
     Row("consent.min_face_size", 32, {"consent.min_face_size": 64}, Scenario(box=SMALL)),
@@ -114,6 +122,9 @@ class Bench:
         self.codec = WatermarkCodec(load_watermark_key(home / "keys"))
         self.workspaces = WorkspaceManager(home / "workspaces")
         self.faces = FakeFaceBackend()
+        private = tmp / "recovery.pem"
+        write_recovery_keys(private, home / "keys")
+        self.recovery_public_key = load_recovery_public(home / "keys")
         self.images = {
             name: np.ascontiguousarray(PHOTO[i * 40 : i * 40 + 320, :320])
             for i, name in enumerate(["source", "target", "output"])
@@ -140,6 +151,8 @@ class Bench:
             source_input.write_bytes(encode_image(source, "jpeg"))
             source = load_image(source_input).rgb
         self.faces.add(source, [self.faces.face(scenario.source, box=scenario.box, noise=scenario.noise)])
+        noise = scenario.leftover_noise
+        self.faces._default = [] if noise is None else [self.faces.face("stranger", box=BIG, noise=noise)]
         try:
             guard = Guard(
                 policy=policy,
@@ -151,6 +164,7 @@ class Bench:
                 workspaces=self.workspaces,
                 clock=self.clock,
                 actor="table",
+                recovery_public_key=self.recovery_public_key,
             )
         except FusionGuardError as error:
             return f"refused by the Guard: {type(error).__name__}"
@@ -175,9 +189,10 @@ class Bench:
             return f"failed: {type(error).__name__}"
         record = self.log.get(result.record_id).record
         released = load_image(destination)
+        methods = sorted({r["method"] for r in record.extra.get("anonymised", {}).get("regions", [])})
         return (
             f"allowed: {released.format} by policy {record.policy.name if record.policy else '-'}, "
-            f"prompt kept as {sorted(record.extra)}"
+            f"prompt kept as {sorted(record.extra)}, bystanders {methods}"
         )
 
 
@@ -196,6 +211,8 @@ EXPECTED = {
     "consent.required": ("blocked: consent target", "allowed"),
     "consent.unknown_target_faces": ("blocked: consent target", "allowed"),
     "consent.verify_output_identity": ("blocked: consent output", "allowed"),
+    "consent.anonymise_method": ("bystanders ['pixelate']", "bystanders ['blur']"),
+    "consent.anonymise_margin": ("allowed", "blocked: consent bystander"),
     "consent.max_distance": ("allowed", "blocked: consent source[0]"),
     "consent.min_face_size": ("allowed", "blocked: consent source[0], consent target"),
     "license.allow": ("allowed", "blocked: license model"),
