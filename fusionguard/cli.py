@@ -146,8 +146,14 @@ pass_context = click.make_pass_decorator(Context)
 def init(context: Context) -> None:
     """Create the home, the signing key and the database schema (or upgrade it)."""
     report = initialise(context.settings)
+    if report.tightened:
+        click.echo(report.tightened)
     if report.swept:
         click.echo(f"swept {report.swept} workspace(s) left by killed runs")
+    if report.sealed:
+        click.echo(
+            f"sealed the names and embeddings of {report.sealed} identities enrolled before schema 0005"
+        )
     for line in report.recovered.lines():
         click.echo(f"recovered: {line}")
     click.echo(f"home {report.home}")
@@ -182,7 +188,12 @@ def _summary(stored: StoredRecord) -> dict[str, Any]:
 @audit.command("list")
 @click.option("--since", help="Only records at or after this time (ISO 8601, UTC by default).")
 @click.option("--until", help="Only records before this time.")
-@click.option("--decision", type=click.Choice(["allowed", "blocked", "takedown", "not_released"]))
+@click.option(
+    "--decision",
+    type=click.Choice(
+        ["allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased"]
+    ),
+)
 @click.option("--model", help="Only records of this model name.")
 @click.option("--identity", help="Only records involving this identity ID.")
 @click.option(
@@ -257,14 +268,41 @@ def audit_show(context: Context, record: str) -> None:
     type=click.Path(dir_okay=False),
     help="An exported checkpoint the log must still be consistent with (repeatable).",
 )
+@click.option(
+    "--trusted-keys",
+    type=click.Path(dir_okay=False),
+    help="Accept only these public keys ('keys export-public'), not the home's ring "
+    "[env FUSIONGUARD_TRUSTED_KEYS].",
+)
+@click.option(
+    "--allow-missing-witness",
+    is_flag=True,
+    help="Verify even though the witness file (rollback detection) is missing.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
-def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_json: bool) -> None:
+def audit_verify(
+    context: Context,
+    full: bool,
+    checkpoints: tuple[str, ...],
+    trusted_keys: str | None,
+    allow_missing_witness: bool,
+    as_json: bool,
+) -> None:
     """Recompute the log; name every edited, missing, reordered or badly signed record."""
     log = context.log()
     notes = [_read_text(p, "a checkpoint note") for p in checkpoints]
+    pinned_path = Path(trusted_keys) if trusted_keys else context.settings.trusted_keys
+    pinned = KeyRing.load_public(pinned_path) if pinned_path is not None else None
     with _progress(log.count(), "verifying") as progress:
-        report = verify_log(log, full=full, external_checkpoints=notes, progress=progress)
+        report = verify_log(
+            log,
+            full=full,
+            external_checkpoints=notes,
+            progress=progress,
+            trusted_keys=pinned,
+            require_witness=not allow_missing_witness,
+        )
     if as_json:
         _emit(
             {
@@ -526,9 +564,12 @@ def consent() -> None:
 
 def _registry(context: Context) -> Any:
     from fusionguard.registry import ConsentRegistry
+    from fusionguard.registry.identity_keys import IdentityKeyStore
 
     require_initialised(context.settings)
-    return ConsentRegistry.open(context.settings.db_url)
+    return ConsentRegistry.open(
+        context.settings.db_url, keys=IdentityKeyStore(context.settings.identity_keys_dir), log=context.log()
+    )
 
 
 @consent.command("enroll")
@@ -571,6 +612,41 @@ def consent_enroll(
         evidence=Path(evidence).read_bytes() if evidence else None,
     )
     click.echo(identity)
+
+
+@consent.command("grant")
+@click.argument("identity")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["source", "target"]),
+    help="Role to consent to (repeatable).",
+)
+@click.option("--until", help="Consent end date (ISO 8601).")
+@click.option(
+    "--evidence",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The signed consent document; only its SHA-256 is stored.",
+)
+@pass_context
+def consent_grant(
+    context: Context, identity: str, roles: tuple[str, ...], until: str | None, evidence: str | None
+) -> None:
+    """Give an enrolled person consent for a role (again, after a revocation)."""
+    from fusionguard.media import sha256_hex
+
+    granted = _registry(context).grant(
+        identity,
+        roles,
+        valid_until=_parse_time(until),
+        evidence_sha256=sha256_hex(Path(evidence).read_bytes()) if evidence else None,
+    )
+    if granted:
+        click.echo(f"granted {','.join(granted)} consent to {identity}")
+    else:
+        click.echo(f"{identity} already has live {','.join(sorted(set(roles)))} consent")
 
 
 @consent.command("list")
@@ -680,10 +756,13 @@ def check(context: Context, image: str, role: str, policy_name: str, as_json: bo
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def trace(context: Context, path: str, as_json: bool) -> None:
-    """Trace a leaked image (or every image in a directory) back to its audit record."""
+    """Trace a leaked image or video (or every file in a directory) back to its audit record."""
     from fusionguard.guard import load_watermark_key
     from fusionguard.media import load_image
+    from fusionguard.policy import Policy
     from fusionguard.trace import Tracer
+    from fusionguard.video.probe import looks_like_video
+    from fusionguard.video.trace import trace_video
     from fusionguard.watermark import WatermarkCodec
 
     tracer = Tracer(context.log(), WatermarkCodec(load_watermark_key(context.settings.keys_dir)))
@@ -693,7 +772,10 @@ def trace(context: Context, path: str, as_json: bool) -> None:
     with _progress(len(files) * 1000 if target.is_dir() else 0, "tracing") as progress:
         for file in files:
             try:
-                result = tracer.trace(load_image(file).rgb, str(file)).to_json()
+                if looks_like_video(file):  # videos (animated images too) are traced across frames
+                    result = trace_video(tracer, file, Policy.default().video).to_json()
+                else:
+                    result = tracer.trace(load_image(file).rgb, str(file)).to_json()
             except FusionGuardError as error:
                 result = {"source": str(file), "found": False, "matches": [], "note": f"error: {error}"}
             results.append(result)
@@ -723,9 +805,17 @@ def trace(context: Context, path: str, as_json: bool) -> None:
 
 @cli.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
+@click.option(
+    "--video", "video", is_flag=True, help="The video demo: a guarded swap on every frame of a clip."
+)
 @pass_context
-def demo(context: Context, out: str) -> None:
+def demo(context: Context, out: str, video: bool) -> None:
     """Run the end-to-end demo: enrol, swap through the Guard, leak, trace, and a blocked swap."""
+    if video:
+        from fusionguard.demo.video import run_video_demo
+
+        run_video_demo(context.settings, Path(out), echo=click.echo)
+        return
     from fusionguard.demo.run import run_demo
 
     run_demo(context.settings, Path(out), echo=click.echo)

@@ -21,8 +21,10 @@ from sqlalchemy.exc import ArgumentError
 
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
-from fusionguard.config import Clock, Settings, utc_now
+from fusionguard.config import Clock, Settings, make_private_home, utc_now
 from fusionguard.errors import NotInitialised
+from fusionguard.registry.identity_keys import IdentityKeyStore
+from fusionguard.registry.registry import ConsentRegistry
 from fusionguard.release import JOURNAL_DIR, RecoveryReport, ReleaseJournal, recover
 from fusionguard.store import db
 from fusionguard.workspace import WorkspaceManager
@@ -42,6 +44,8 @@ class InitReport:
     signing_key: str
     swept: int
     recovered: RecoveryReport = field(default_factory=RecoveryReport)
+    tightened: str | None = None  # what make_private_home changed on an existing home
+    sealed: int = 0  # identities enrolled before schema 0005 whose data was sealed now
 
 
 def sqlite_path(db_url: str) -> Path | None:
@@ -69,7 +73,7 @@ def require_initialised(settings: Settings) -> None:
 
 def initialise(settings: Settings, *, clock: Clock = utc_now, actor: str | None = None) -> InitReport:
     """Create or upgrade everything a home needs (idempotent)."""
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tightened = make_private_home(settings.home)
     if not (settings.keys_dir / RING_FILE).exists():
         KeyRing.create(settings.keys_dir, now=clock())
     ring = KeyRing.load(settings.keys_dir)
@@ -82,6 +86,9 @@ def initialise(settings: Settings, *, clock: Clock = utc_now, actor: str | None 
     log = AuditLog.open(settings.db_url, ring, clock=clock, witness_path=settings.witness_path)
     try:
         recovered = recover_home(settings, log, clock=clock, actor=actor)
+        sealed = ConsentRegistry.open(
+            settings.db_url, keys=IdentityKeyStore(settings.identity_keys_dir), log=log
+        ).seal_plaintext()
         origin, size, _ = log.state()
     finally:
         log.close()
@@ -94,6 +101,8 @@ def initialise(settings: Settings, *, clock: Clock = utc_now, actor: str | None 
         signing_key=ring.signer.key_id,
         swept=len(swept),
         recovered=recovered,
+        tightened=tightened,
+        sealed=sealed,
     )
 
 

@@ -30,6 +30,7 @@ from fusionguard.guard import Guard, RunInputs, load_watermark_key
 from fusionguard.media import encode_image, load_image
 from fusionguard.policy import Policy
 from fusionguard.registry import ConsentRegistry
+from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import WorkspaceManager
 from tests.conftest import FixedClock
@@ -45,7 +46,9 @@ def make_guard(db_url: str, home: Path, ring: KeyRing, clock: FixedClock, nsfw: 
     return Guard(
         policy=Policy.from_mapping({"name": "outcomes", "version": 1, "consent": {"required": False}}),
         log=log,
-        registry=ConsentRegistry(log.engine, clock=clock),
+        registry=ConsentRegistry(
+            log.engine, keys=IdentityKeyStore(home / "identity-keys"), log=log, clock=clock
+        ),
         faces=FakeFaceBackend(),
         nsfw=nsfw or FakeNsfw(lambda rgb: 1.0 if rgb.mean() > 240 else 0.0),
         codec=WatermarkCodec(load_watermark_key(home / "keys")),

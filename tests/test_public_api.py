@@ -14,7 +14,8 @@ EXPECTED = {
     "UnsupportedMedia", "WatermarkCodec", "WatermarkError", "protect_arrays", "protect_job_step",
     "protect_paths",
     # The whole error tree (issue 11: one tree, all exported).
-    "BadSignature", "DiffusersNotInstalled", "InvalidArgument", "InvalidRecord", "ModelUnavailable",
+    "AlreadyEnrolled", "BadSignature", "DiffusersNotInstalled", "InvalidArgument", "InvalidRecord",
+    "ModelUnavailable",
     "NotFound", "NotInitialised", "PolicyError", "Problem", "ProofError", "ReleaseError",
     "SchemaNotAtHead", "SigningKeyError", "UndeclaredLicense", "UnknownKey", "WorkspaceError",
 }  # fmt: skip

@@ -31,6 +31,7 @@ from fusionguard.guard import Guard, load_watermark_key
 from fusionguard.media import encode_image
 from fusionguard.policy import Policy
 from fusionguard.registry import ConsentRegistry
+from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.release import JOURNAL_DIR, ReleaseJournal, staged_path
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import WorkspaceManager
@@ -53,6 +54,7 @@ CHILD = textwrap.dedent(
     from fusionguard.guard import Guard, load_watermark_key
     from fusionguard.policy import Policy
     from fusionguard.registry import ConsentRegistry
+    from fusionguard.registry.identity_keys import IdentityKeyStore
     from fusionguard.watermark import WatermarkCodec
     from fusionguard.workspace import WorkspaceManager
 
@@ -60,7 +62,8 @@ CHILD = textwrap.dedent(
     log = AuditLog.open(url, KeyRing.load(home / "keys"), witness_path=home / "log-head.note")
     guard = Guard(
         policy=Policy.from_mapping({"name": "spine", "version": 1, "consent": {"required": False}}),
-        log=log, registry=ConsentRegistry(log.engine), faces=FakeFaceBackend(), nsfw=FakeNsfw(0.0),
+        log=log, faces=FakeFaceBackend(), nsfw=FakeNsfw(0.0),
+        registry=ConsentRegistry(log.engine, keys=IdentityKeyStore(home / "identity-keys"), log=log),
         codec=WatermarkCodec(load_watermark_key(home / "keys")),
         workspaces=WorkspaceManager(home / "workspaces"), actor="child",
     )
@@ -86,7 +89,9 @@ def _guard(db_url: str, home: Path, ring: KeyRing, clock: FixedClock) -> Guard:
     return Guard(
         policy=Policy.from_mapping(SPINE_POLICY),
         log=log,
-        registry=ConsentRegistry(log.engine, clock=clock),
+        registry=ConsentRegistry(
+            log.engine, keys=IdentityKeyStore(home / "identity-keys"), log=log, clock=clock
+        ),
         faces=FakeFaceBackend(),
         nsfw=FakeNsfw(0.0),
         codec=WatermarkCodec(load_watermark_key(home / "keys")),

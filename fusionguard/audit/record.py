@@ -29,8 +29,10 @@ from fusionguard.errors import InvalidRecord
 SCHEMA = "fusionguard.audit-record/v1"
 #: ``release`` records say that an ``allowed`` run's output was never released (a crash or a failure
 #: between appending the record and renaming the output into place); they refer to that run.
-Kind = Literal["run", "takedown", "release"]
-Decision = Literal["allowed", "blocked", "takedown", "not_released"]
+Kind = Literal["run", "takedown", "release", "consent"]
+Decision = Literal[
+    "allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased"
+]
 
 #: Longest values the database columns hold (VARCHAR sizes in fusionguard.store.models). Checked when a
 #: record is built, so SQLite (which ignores VARCHAR sizes) and PostgreSQL refuse exactly the same records.
@@ -169,9 +171,9 @@ class AuditRecord:
     seq: int | None = None
 
     def __post_init__(self) -> None:
-        _require(self.kind in ("run", "takedown", "release"), f"unknown record kind {self.kind!r}")
+        _require(self.kind in ("run", "takedown", "release", "consent"), f"unknown record kind {self.kind!r}")
         _require(
-            self.decision in ("allowed", "blocked", "takedown", "not_released"),
+            self.decision in ("allowed", "blocked", "takedown", "not_released", *CONSENT_ACTIONS),
             f"bad decision {self.decision!r}",
         )
         _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
@@ -183,9 +185,15 @@ class AuditRecord:
                 self.model is not None and self.policy is not None,
                 "a run record names its model and policy",
             )
+            # A record that continues another run (a live stream's interim and close records refer to
+            # the session's start record, which holds the watermark ID) may leave the output to it.
             _require(
-                self.decision != "allowed" or self.output is not None,
-                "an allowed run record describes its output",
+                self.decision != "allowed" or self.output is not None or self.refers_to is not None,
+                "an allowed run record describes its output (or refers to the record that does)",
+            )
+            _require(
+                self.refers_to is None or bool(_RECORD_ID.match(self.refers_to)),
+                "refers_to must be a record ID",
             )
             _require(
                 self.decision != "blocked" or bool(self.reasons),
@@ -201,6 +209,8 @@ class AuditRecord:
                 self.refers_to is not None and bool(_RECORD_ID.match(self.refers_to)),
                 "a release record refers to the run record whose output it concerns",
             )
+        elif self.kind == "consent":
+            _check_consent_record(self)
         else:
             _require(self.decision == "takedown", "a takedown record has decision 'takedown'")
             _require(
@@ -215,6 +225,8 @@ class AuditRecord:
     @property
     def identities(self) -> tuple[str, ...]:
         found = {i for ref in (*self.sources, *self.targets) for i in ref.identities}
+        if self.kind == "consent":
+            found.add(self.extra["consent"]["identity_id"])
         return tuple(sorted(found))
 
     def to_json(self) -> dict[str, Any]:
@@ -287,4 +299,62 @@ def not_released_record(refers_to: str, detail: str, *, actor: str, timestamp: d
         actor=actor,
         refers_to=refers_to,
         reasons=({"check": "release", "subject": "output", "detail": detail, "data": {}},),
+    )
+
+
+# -- consent records (issue 11, defect 13) ---------------------------------------------------------
+# Enrolment, grants, revocations and erasures are signed log records, so an auditor can prove when a
+# person's consent existed. They carry the pseudonymous identity ID, the roles, the actor and the time:
+# never a name, a photo or an embedding (those stay in the registry, sealed under the identity's key).
+
+CONSENT_ACTIONS = ("enrolled", "granted", "revoked", "erased")
+_IDENTITY_ID = re.compile(r"^id-[0-9a-f]{16}$")
+
+
+def _check_consent_record(record: AuditRecord) -> None:
+    _require(record.decision in CONSENT_ACTIONS, f"a consent record is one of {list(CONSENT_ACTIONS)}")
+    _require(
+        record.model is None and record.output is None and not record.sources and not record.targets,
+        "a consent record describes no run",
+    )
+    consent = record.extra.get("consent")
+    _require(isinstance(consent, dict), "a consent record carries extra['consent']")
+    assert isinstance(consent, dict)
+    _require(
+        isinstance(consent.get("identity_id"), str) and bool(_IDENTITY_ID.match(consent["identity_id"])),
+        "a consent record names a pseudonymous identity ID (id- and 16 hex digits)",
+    )
+    roles = consent.get("roles")
+    _require(
+        isinstance(roles, list) and all(r in ("source", "target") for r in roles),
+        "consent roles are 'source' and/or 'target'",
+    )
+    _require(
+        set(consent) <= {"identity_id", "roles", "valid_until", "evidence_sha256"},
+        "a consent record holds only the identity ID, roles, end date and evidence hash",
+    )
+
+
+def consent_record(
+    action: str,
+    identity_id: str,
+    roles: list[str],
+    *,
+    actor: str,
+    timestamp: datetime,
+    valid_until: datetime | None = None,
+    evidence_sha256: str | None = None,
+) -> AuditRecord:
+    """A signed statement that ``actor`` enrolled, granted, revoked or erased ``identity_id``'s consent."""
+    consent: dict[str, Any] = {"identity_id": identity_id, "roles": sorted(roles)}
+    if valid_until is not None:
+        consent["valid_until"] = format_timestamp(valid_until)
+    if evidence_sha256 is not None:
+        consent["evidence_sha256"] = evidence_sha256
+    return AuditRecord(
+        kind="consent",
+        decision=action,  # type: ignore[arg-type]  # checked against CONSENT_ACTIONS when built
+        timestamp=timestamp,
+        actor=actor,
+        extra={"consent": consent},
     )
