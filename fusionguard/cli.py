@@ -6,14 +6,17 @@ Exit codes: 0 ok; 1 an error (one line on stderr: what was wrong and what to do)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -21,11 +24,25 @@ from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Filters, StoredRecord
 from fusionguard.audit.record import takedown_record
 from fusionguard.audit.verify import checkpoint_summary, verify_log, verify_proof_file
-from fusionguard.config import Settings, make_private_home, utc_now
-from fusionguard.errors import FusionGuardError, PolicyViolation, TamperDetected
-from fusionguard.store import db
+from fusionguard.config import Settings, utc_now
+from fusionguard.errors import (
+    BadInput,
+    FusionGuardError,
+    PolicyViolation,
+    SigningKeyError,
+    TamperDetected,
+)
+from fusionguard.home import initialise, recover_home, require_initialised
 
 EXIT_ERROR, EXIT_USAGE, EXIT_FAILED = 1, 2, 3
+_MAX_LIMIT = 1_000_000_000  # far above any log, far below what a database integer overflows at
+_WATERMARK_ID = re.compile(r"[0-9a-fA-F]{16}")
+
+
+def _watermark_id(value: str | None) -> str | None:
+    if value is not None and not _WATERMARK_ID.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not a watermark ID (expected 16 hex digits)")
+    return value.lower() if value is not None else None
 
 
 class Context:
@@ -34,10 +51,12 @@ class Context:
         self._log: AuditLog | None = None
 
     def ring(self) -> KeyRing:
+        require_initialised(self.settings)  # says so in one line, and creates nothing
         return KeyRing.load(self.settings.keys_dir)
 
     def log(self) -> AuditLog:
         if self._log is None:
+            require_initialised(self.settings)
             self._log = AuditLog.open(
                 self.settings.db_url, self.ring(), witness_path=self.settings.witness_path
             )
@@ -46,6 +65,45 @@ class Context:
 
 def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _read_text(path: str, what: str) -> str:
+    """A small text file the user named (a checkpoint note), or a one-line BadInput."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text (expected {what})") from None
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read {what} ({error.strerror})") from None
+
+
+@contextmanager
+def _output_file(path: str) -> Iterator[IO[str]]:
+    """Write ``path`` by write-then-rename: a symlink planted at ``path`` is replaced, never followed,
+    and a failed write leaves no partial file."""
+    target = Path(path)
+    if target.is_dir() and not target.is_symlink():
+        raise BadInput(f"{path}: is a directory; give a file name")
+    parent = target.absolute().parent
+    if not parent.is_dir():
+        raise BadInput(f"{path}: directory {parent} does not exist")
+    fd, temporary = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _write_text(path: str, text: str) -> None:
+    with _output_file(path) as handle:
+        handle.write(text)
 
 
 @contextmanager
@@ -63,9 +121,12 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)  # out-of-range instants (year 1 at +14:00) fail here, not later
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} is outside the range of dates this tool handles") from None
 
 
 @click.group()
@@ -84,28 +145,20 @@ pass_context = click.make_pass_decorator(Context)
 @pass_context
 def init(context: Context) -> None:
     """Create the home, the signing key and the database schema (or upgrade it)."""
-    settings = context.settings
-    tightened = make_private_home(settings.home)
-    if tightened:
-        click.echo(tightened)
-    if not (settings.keys_dir / "ring.json").exists():
-        KeyRing.create(settings.keys_dir, now=utc_now())
-    ring = context.ring()
-    engine = db.open_engine(settings.db_url)
-    db.upgrade(engine)
-    from fusionguard.workspace import WorkspaceManager
-
-    swept = WorkspaceManager(settings.workspace_root).sweep()
-    if swept:
-        click.echo(f"swept {len(swept)} workspace(s) left by killed runs")
-    log = AuditLog.open(settings.db_url, ring, witness_path=settings.witness_path)
-    sealed = _registry(context).seal_plaintext()
-    if sealed:
-        click.echo(f"sealed the names and embeddings of {sealed} identities enrolled before schema 0005")
-    origin, size, _ = log.state()
-    click.echo(f"home {settings.home}")
-    click.echo(f"database {db.describe(settings.db_url)} at schema {db.head_revision()}")
-    click.echo(f"log {origin} with {size} records; signing key {ring.signer.key_id}")
+    report = initialise(context.settings)
+    if report.tightened:
+        click.echo(report.tightened)
+    if report.swept:
+        click.echo(f"swept {report.swept} workspace(s) left by killed runs")
+    if report.sealed:
+        click.echo(
+            f"sealed the names and embeddings of {report.sealed} identities enrolled before schema 0005"
+        )
+    for line in report.recovered.lines():
+        click.echo(f"recovered: {line}")
+    click.echo(f"home {report.home}")
+    click.echo(f"database {report.database} at schema {report.schema}")
+    click.echo(f"log {report.origin} with {report.records} records; signing key {report.signing_key}")
 
 
 # -- audit ---------------------------------------------------------------------------------------
@@ -137,17 +190,24 @@ def _summary(stored: StoredRecord) -> dict[str, Any]:
 @click.option("--until", help="Only records before this time.")
 @click.option(
     "--decision",
-    type=click.Choice(["allowed", "blocked", "takedown", "enrolled", "granted", "revoked", "erased"]),
+    type=click.Choice(
+        ["allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased"]
+    ),
 )
 @click.option("--model", help="Only records of this model name.")
 @click.option("--identity", help="Only records involving this identity ID.")
-@click.option("--watermark-id", help="Only the record with this watermark ID (16 hex digits).")
+@click.option(
+    "--watermark-id",
+    callback=lambda _ctx, _param, value: _watermark_id(value),
+    help="Only the record with this watermark ID (16 hex digits).",
+)
 @click.option(
     "--taken-down/--not-taken-down",
     default=None,
     help="Only run records whose output was (or was not) taken down.",
 )
-@click.option("--limit", type=click.IntRange(min=1))
+@click.option("--limit", type=click.IntRange(min=1, max=_MAX_LIMIT), help="At most N records (the newest).")
+@click.option("--oldest-first", is_flag=True, help="Oldest first (default: newest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def audit_list(
@@ -160,9 +220,10 @@ def audit_list(
     watermark_id: str | None,
     taken_down: bool | None,
     limit: int | None,
+    oldest_first: bool,
     as_json: bool,
 ) -> None:
-    """List records, oldest first."""
+    """List records, newest first."""
     filters = Filters(
         since=_parse_time(since),
         until=_parse_time(until),
@@ -172,14 +233,19 @@ def audit_list(
         watermark_id=watermark_id,
         taken_down=taken_down,
         limit=limit,
+        newest_first=not oldest_first,
     )
     rows = [_summary(stored) for stored in context.log().query(filters)]
     if as_json:
-        _emit(rows)
+        _emit({"ok": True, "records": rows})
         return
+    if rows:
+        click.echo(
+            f"{'SEQ':>8}  {'TIME (UTC)':<27}  {'DECISION':<12}  {'RECORD ID':<32}  {'MODEL':<20}  WATERMARK"
+        )
     for row in rows:
         click.echo(
-            f"{row['seq']:>8}  {row['timestamp']}  {row['decision']:<8}  "
+            f"{row['seq']:>8}  {row['timestamp']:<27}  {row['decision']:<12}  "
             f"{row['record_id']}  {row['model'] or '-':<20}  {row['watermark_id'] or '-'}"
         )
     click.echo(f"{len(rows)} record(s)", err=True)
@@ -225,7 +291,7 @@ def audit_verify(
 ) -> None:
     """Recompute the log; name every edited, missing, reordered or badly signed record."""
     log = context.log()
-    notes = [Path(p).read_text() for p in checkpoints]
+    notes = [_read_text(p, "a checkpoint note") for p in checkpoints]
     pinned_path = Path(trusted_keys) if trusted_keys else context.settings.trusted_keys
     pinned = KeyRing.load_public(pinned_path) if pinned_path is not None else None
     with _progress(log.count(), "verifying") as progress:
@@ -262,16 +328,12 @@ def audit_verify(
 def audit_export(context: Context, out: str | None) -> None:
     """Export every record envelope as JSON Lines (oldest first)."""
     log = context.log()
-    handle = open(out, "w") if out else sys.stdout  # noqa: SIM115 (closed below)
-    try:
-        with _progress(log.count(), "exporting") as progress:
-            for row in log.iter_rows():
-                handle.write(row.envelope + "\n")
-                if progress:
-                    progress(1)
-    finally:
-        if out:
-            handle.close()
+    destination = _output_file(out) if out else contextlib.nullcontext(sys.stdout)
+    with destination as handle, _progress(log.count(), "exporting") as progress:
+        for row in log.iter_rows():
+            handle.write(row.envelope + "\n")
+            if progress:
+                progress(1)
 
 
 @audit.command("proof")
@@ -287,14 +349,14 @@ def audit_proof(context: Context, record: str | None, from_checkpoint: str | Non
     """Write a self-contained inclusion proof for RECORD (or a consistency proof)."""
     log = context.log()
     if from_checkpoint:
-        proof = log.consistency_proof(Path(from_checkpoint).read_text())
+        proof = log.consistency_proof(_read_text(from_checkpoint, "a checkpoint note"))
     elif record:
         proof = log.inclusion_proof(record)
     else:
         raise click.UsageError("give a RECORD or --from-checkpoint FILE")
     text = json.dumps(proof, indent=2, sort_keys=True) + "\n"
     if out:
-        Path(out).write_text(text)
+        _write_text(out, text)
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
@@ -311,9 +373,18 @@ def audit_proof(context: Context, record: str | None, from_checkpoint: str | Non
 @click.option("--json", "as_json", is_flag=True)
 def audit_verify_proof(proof_file: str, public_key: str, as_json: bool) -> None:
     """Verify a proof file offline, with only the public key (no database)."""
-    summary = verify_proof_file(Path(proof_file).read_bytes(), KeyRing.load_public(Path(public_key)))
+    try:
+        summary = verify_proof_file(Path(proof_file).read_bytes(), KeyRing.load_public(Path(public_key)))
+    except TamperDetected as error:
+        if error.problems and all(p.kind == "unknown key" for p in error.problems):
+            # Not tampering: the verifier holds the wrong (or an old) key file.
+            raise SigningKeyError(
+                f"{public_key}: this key file does not contain the key that signed this proof; export "
+                "the keys again ('fusionguard keys export-public') from the log's home"
+            ) from None
+        raise
     if as_json:
-        _emit(summary)
+        _emit({"ok": True, **summary})
     elif "seq" in summary:
         click.echo(
             f"ok: record {summary['record']['record_id']} is entry {summary['seq']} of "
@@ -337,7 +408,7 @@ def audit_checkpoint(context: Context, export_path: str | None) -> None:
     """Store a signed checkpoint of the current head (and publish it to a file)."""
     note = context.log().checkpoint()
     if export_path:
-        Path(export_path).write_text(note)
+        _write_text(export_path, note)
     summary = checkpoint_summary(note)
     click.echo(f"checkpoint {summary['origin']} size {summary['tree_size']} root {summary['root_hash']}")
 
@@ -349,10 +420,23 @@ def audit_checkpoint(context: Context, export_path: str | None) -> None:
 @pass_context
 def audit_takedown(context: Context, record: str, reason: str, actor: str) -> None:
     """Append a signed takedown record for RECORD (existing records are never edited)."""
+    if not reason.strip():
+        raise BadInput("--reason is empty; say why the output is taken down")
     log = context.log()
     target = log.get(record)
+    record_id = target.record.record_id
     if target.record.kind != "run":
-        raise click.UsageError("only run records can be taken down")
+        raise BadInput(
+            f"record {record_id} is a {target.record.kind} record; only run records can be taken down"
+        )
+    if target.record.decision != "allowed":
+        raise BadInput(
+            f"record {record_id} was blocked: it released no output, so there is nothing to take down"
+        )
+    for decision, done in (("takedown", "was already taken down"), ("not_released", "was never released")):
+        earlier = [s for s in log.query(Filters(decision=decision)) if s.record.refers_to == record_id]
+        if earlier:
+            raise BadInput(f"record {record_id} {done} (seq {earlier[0].seq}); nothing appended")
     receipt = log.append(takedown_record(target.record.record_id, reason, actor=actor, timestamp=utc_now()))
     click.echo(f"takedown recorded as seq {receipt.seq} ({receipt.record_id})")
 
@@ -387,7 +471,7 @@ def keys_show(context: Context, as_json: bool) -> None:
     ring = context.ring()
     rows = [{"key_id": kid, "signing": kid == ring.signer.key_id} for kid in ring.key_ids]
     if as_json:
-        _emit(rows)
+        _emit({"ok": True, "keys": rows})
         return
     for row in rows:
         click.echo(f"{row['key_id']}  {'signing' if row['signing'] else 'verify-only'}")
@@ -409,7 +493,7 @@ def keys_export_public(context: Context, out: str | None) -> None:
     """Export the public keys for offline verification of proofs."""
     text = json.dumps(context.ring().export_public(), indent=2) + "\n"
     if out:
-        Path(out).write_text(text)
+        _write_text(out, text)
     else:
         click.echo(text, nl=False)
 
@@ -430,13 +514,26 @@ def keys_recovery_keygen(context: Context, out: str) -> None:
 
 
 @cli.command("recover")
-@click.argument("record")
-@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--image", required=True, type=click.Path(exists=True, dir_okay=False), help="The output.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="New PNG file to write.")
+@click.argument("record", required=False)
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--image", type=click.Path(exists=True, dir_okay=False), help="The output.")
+@click.option("--out", type=click.Path(dir_okay=False), help="New PNG file to write.")
 @pass_context
-def recover(context: Context, record: str, key_file: str, image: str, out: str) -> None:
-    """Restore RECORD's anonymised faces in IMAGE with the recovery private key."""
+def recover(
+    context: Context, record: str | None, key_file: str | None, image: str | None, out: str | None
+) -> None:
+    """Without RECORD: finish or undo the releases of runs that were killed (every Guard start does
+    this too). With RECORD: restore its anonymised faces in IMAGE with the recovery private key."""
+    if record is None:
+        if key_file or image or out:
+            raise click.UsageError("--key, --image and --out restore a RECORD's faces: give the RECORD")
+        report = recover_home(context.settings, context.log())
+        for line in report.lines():
+            click.echo(line)
+        click.echo(f"{report.settled} staged release(s) settled, {len(report.left)} left alone")
+        return
+    if not (key_file and image and out):
+        raise click.UsageError("restoring RECORD's faces needs --key, --image and --out")
     from fusionguard.anonymise.recovery import recover_image
     from fusionguard.anonymise.store import SealedRegions
     from fusionguard.media import encode_image, load_image
@@ -469,6 +566,7 @@ def _registry(context: Context) -> Any:
     from fusionguard.registry import ConsentRegistry
     from fusionguard.registry.identity_keys import IdentityKeyStore
 
+    require_initialised(context.settings)
     return ConsentRegistry.open(
         context.settings.db_url, keys=IdentityKeyStore(context.settings.identity_keys_dir), log=context.log()
     )
@@ -559,7 +657,7 @@ def consent_list(context: Context, as_json: bool) -> None:
     now = utc_now()
     people = [p.to_json(now) for p in _registry(context).identities()]
     if as_json:
-        _emit(people)
+        _emit({"ok": True, "identities": people})
         return
     for person in people:
         name = "(erased identity)" if person["erased"] else person["display_name"]
@@ -571,7 +669,7 @@ def consent_list(context: Context, as_json: bool) -> None:
 @pass_context
 def consent_show(context: Context, identity: str) -> None:
     """Show one identity's consents and reference embeddings (counts only)."""
-    _emit(_registry(context).show(identity).to_json(utc_now()))
+    _emit({"ok": True, **_registry(context).show(identity).to_json(utc_now())})
 
 
 @consent.command("revoke")
@@ -609,36 +707,32 @@ def check(context: Context, image: str, role: str, policy_name: str, as_json: bo
     from fusionguard.checks.consent import ConsentCheck
     from fusionguard.checks.nsfw import OpenNsfwOnnx
     from fusionguard.faces import DlibBackend
+    from fusionguard.guard import nsfw_screen, screened_inputs
     from fusionguard.media import load_image
     from fusionguard.policy import Policy
 
-    policy = (
-        Policy.load(Path(policy_name))
-        if policy_name.endswith((".yaml", ".yml"))
-        else Policy.named(policy_name)
-    )
+    policy = Policy.resolve(policy_name)
+    registry = _registry(context)
     loaded = load_image(image, max_pixels=policy.media.max_pixels)
     label = "source[0]" if role == "source" else "target"
-    score = OpenNsfwOnnx().scores([loaded.rgb])[0]
-    reasons = []
-    if policy.nsfw.enabled and score > policy.nsfw.threshold_inputs:
-        reasons.append(
-            {
-                "check": "nsfw",
-                "subject": label,
-                "detail": f"NSFW score {score:.3f} is above the threshold {policy.nsfw.threshold_inputs}",
-            }
-        )
     pairs = [(label, loaded.rgb)]
-    findings = ConsentCheck(DlibBackend(), _registry(context)).check_inputs(
+    # The Guard's own NSFW pre-check: the same rules (enabled, check_sources/targets, threshold).
+    screened = screened_inputs(
+        policy.nsfw, pairs if role == "source" else [], pairs if role == "target" else []
+    )
+    scores, nsfw_reasons = nsfw_screen(OpenNsfwOnnx(), screened, policy.nsfw.threshold_inputs)
+    reasons = [r.to_dict() for r in nsfw_reasons]
+    findings = ConsentCheck(DlibBackend(), registry).check_inputs(
         pairs if role == "source" else [], pairs if role == "target" else [], policy.consent
     )
     reasons += [r.to_dict() for r in findings.reasons]
+    score = scores.get(label)
     result = {
+        "ok": not reasons,
         "image": image,
         "role": role,
         "allowed": not reasons,
-        "nsfw_score": round(score, 4),
+        "nsfw_score": round(score, 4) if score is not None else None,
         "faces": findings.faces.get(label, 0),
         "identities": list(findings.identities.get(label, ())),
         "reasons": reasons,
@@ -646,8 +740,9 @@ def check(context: Context, image: str, role: str, policy_name: str, as_json: bo
     if as_json:
         _emit(result)
     else:
+        shown = f"NSFW {score:.3f}" if score is not None else "NSFW not screened"
         click.echo(
-            f"{'allowed' if not reasons else 'blocked'}: {image} (NSFW {score:.3f}, "
+            f"{'allowed' if not reasons else 'blocked'}: {image} ({shown}, "
             f"{result['faces']} face(s), identities {result['identities'] or '-'})"
         )
         for reason in reasons:
@@ -687,7 +782,8 @@ def trace(context: Context, path: str, as_json: bool) -> None:
             if progress:
                 progress(1000)
     if as_json:
-        _emit(results if target.is_dir() else results[0])
+        found = any(r["matches"] for r in results)
+        _emit({"ok": found, "results": results} if target.is_dir() else {"ok": found, **results[0]})
     else:
         for result in results:
             if not result["matches"]:

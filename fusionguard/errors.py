@@ -157,6 +157,60 @@ class UnsupportedMedia(BadInput):
     """The input is a kind of media fusionguard does not handle yet (e.g. video)."""
 
 
+# -- Errors that used to live beside the code raising them (one tree; the old names still import) ----
+
+
+class InvalidRecord(BadInput, ValueError):
+    """An audit record (or a part of one: model, actor, identity) fails validation when built.
+
+    Also a :class:`ValueError`, which it was before it joined this tree.
+    """
+
+
+class WorkspaceError(FusionGuardError):
+    """A workspace could not be created or removed completely."""
+
+
+class UnknownKey(SigningKeyError):
+    """A signature names a key that is not in the ring."""
+
+
+class BadSignature(SigningKeyError):
+    """A signature does not verify under the key it names."""
+
+
+class InvalidArgument(BadInput, ValueError):
+    """A public function or constructor was given a value outside its range (also a ValueError)."""
+
+
+class ProofError(FusionGuardError, ValueError):
+    """A Merkle proof does not verify, or cannot be built for the sizes asked."""
+
+
+class DiffusersNotInstalled(FusionGuardError, ImportError):
+    """diffusers (or transformers/torch) is not installed; the message says how to install it."""
+
+
+class UndeclaredLicense(LicenseDenied):
+    """:class:`LicenseDenied` for a model whose license is unknown, saying how to declare one.
+
+    Same reasons and record ID as the Guard's error; only the message adds the hint.
+    """
+
+    def __init__(self, reasons: Sequence[Reason], record_id: str | None = None, *, hint: str = "") -> None:
+        super().__init__(reasons, record_id)
+        if hint:
+            FusionGuardError.__init__(self, f"{self.message}; {hint}")
+
+
+class NotInitialised(ConfigError):
+    """The home (keys, database) was never set up: run ``fusionguard init`` first."""
+
+
+class ReleaseError(FusionGuardError):
+    """An output could not be released, or a crashed run's staged output could not be recovered."""
+
+
 class RecoveryError(FusionGuardError):
     """Anonymised regions could not be sealed, stored or recovered (wrong key, altered ciphertext,
     shredded regions, or no recovery key installed)."""

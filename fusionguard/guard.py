@@ -10,6 +10,18 @@ A blocked run appends a signed "blocked" record and raises :class:`PolicyViolati
 If the watermark, the signature or the database write fails, no output is released. Adapters
 (:mod:`fusionguard.adapters`) only translate arguments into :meth:`Guard.run`; they never reorder it.
 
+How every run ends (after its inputs loaded):
+
+* allowed: a signed ``allowed`` record, the output at its destination, the result returned. What fails
+  after that (an observer hook, purging a workspace a stray child still writes into) is logged, never
+  raised: the caller's result must agree with the record.
+* blocked, or failed at any step (a backend raising inside a check, a float or too-small output, a
+  pipeline that wrote nothing): a signed ``blocked`` record whose reasons say where and why, then the
+  error. A file that appeared at the destination during the run (code that writes there itself) is
+  removed and the record says so.
+* killed: the release journal (:mod:`fusionguard.release`) lets the next start finish or undo the
+  release, so no file the Guard wrote outlives the lack of a record.
+
 The order is that of decisions, not of CPU work: independent computations share the cores (inputs are
 decoded and scanned side by side, NSFW runs beside face detection, and the watermark, encoding and PDQ
 are computed beside the post-checks), but nothing is recorded or released before the step it depends
@@ -25,11 +37,13 @@ on has passed, and a blocked run's marked output is thrown away unseen.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -43,7 +57,15 @@ from fusionguard.anonymise.bystanders import BystanderProtection, RunRegions
 from fusionguard.anonymise.sealing import load_recovery_public
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Receipt
-from fusionguard.audit.record import AuditRecord, InputRef, ModelInfo, OutputRef, format_watermark_id
+from fusionguard.audit.record import (
+    MAX_ACTOR,
+    AuditRecord,
+    InputRef,
+    ModelInfo,
+    OutputRef,
+    format_watermark_id,
+    not_released_record,
+)
 from fusionguard.checks.consent import ConsentCheck, ConsentFindings
 from fusionguard.checks.license import LicenseCheck
 from fusionguard.checks.nsfw import NsfwBackend
@@ -62,20 +84,27 @@ from fusionguard.errors import (
 )
 from fusionguard.faces.base import FaceBackend
 from fusionguard.fingerprint import pdq_hash
-from fusionguard.media import (
-    ColorOrder,
-    EncodeFormat,
-    LoadedImage,
-    encode_image,
-    from_array,
-    load_image,
-    sha256_hex,
-)
-from fusionguard.policy import Policy
+from fusionguard.home import require_initialised
+from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
+from fusionguard.policy import NsfwPolicy, Policy
 from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.registry.registry import ConsentRegistry
+from fusionguard.release import (
+    JOURNAL_DIR,
+    JournalEntry,
+    RecoveryReport,
+    ReleaseJournal,
+    Snapshot,
+    destination_changed,
+    fsync_directory,
+    recover,
+    remove_file,
+    snapshot,
+)
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from fusionguard.stream import StreamSession
@@ -143,6 +172,22 @@ class _Marked:
     ref: OutputRef
 
 
+@dataclass
+class _Attempt:
+    """One run's bookkeeping for how it ends: the record it will append, where it is, what it left."""
+
+    model: ModelInfo
+    extra: dict[str, Any]
+    destination: Path | None
+    refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]]
+    record_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    step: str = "pre_checks"
+    before: Snapshot = None
+    entry: JournalEntry | None = None
+    recorded: AuditRecord | None = None
+    released: bool = False
+
+
 class Hooks:
     """Declared extension points. The spine's order is not overridable; hooks add to it.
 
@@ -208,6 +253,7 @@ class Guard:
         clock: Clock = utc_now,
         actor: str | None = None,
         hooks: Hooks | None = None,
+        journal: ReleaseJournal | None = None,
         recovery_public_key: bytes | None = None,
     ) -> None:
         self.policy = policy
@@ -220,6 +266,13 @@ class Guard:
         self.clock = clock
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
         self.hooks = hooks or Hooks()
+        if len(self.actor) > MAX_ACTOR:  # refused now, not at the first record
+            raise BadInput(
+                f"actor is {len(self.actor)} characters long, more than the audit log's limit of {MAX_ACTOR}"
+            )
+        #: Staged releases, in the home beside the workspaces (see :mod:`fusionguard.release`).
+        self.journal = journal or ReleaseJournal(workspaces.root.parent / JOURNAL_DIR, clock=clock)
+        self._owned: list[Callable[[], None]] = []  # closed by close(): what from_policy made
         _refuse_unsupported(policy)
         # NSFW scoring and output marking run beside face detection (both release the GIL).
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fusionguard-bg")
@@ -243,6 +296,29 @@ class Guard:
                 margin=policy.consent.anonymise_margin,
             )
         workspaces.sweep()  # purge what a killed run left behind
+        #: What this start's recovery of killed runs' releases did (see :mod:`fusionguard.release`).
+        self.recovered: RecoveryReport = self.recover()
+
+    def recover(self) -> RecoveryReport:
+        """Finish or undo the releases of killed runs (also run by ``fusionguard recover``)."""
+        report = recover(self.journal, self.log, actor=self.actor, clock=self.clock)
+        for line in report.lines():
+            logger.warning("release recovery: %s", line)
+        return report
+
+    def close(self) -> None:
+        """Stop the Guard's threads; close what :meth:`from_policy` made for it (the face backend's
+        embedding helpers, the database engine). Backends and logs passed in are the caller's to close."""
+        self._background.shutdown(wait=True, cancel_futures=True)
+        self.consent.close()
+        while self._owned:
+            self._owned.pop()()
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     @classmethod
     def from_policy(
@@ -257,26 +333,24 @@ class Guard:
         actor: str | None = None,
     ) -> Guard:
         """A Guard over the home's keys and database (run ``fusionguard init`` first)."""
-        if isinstance(policy, Policy):
-            resolved = policy
-        elif isinstance(policy, str) and not policy.endswith((".yaml", ".yml")) and os.sep not in policy:
-            resolved = Policy.named(policy)
-        else:
-            resolved = Policy.load(Path(policy))
+        resolved = Policy.resolve(policy)
         settings = Settings.resolve(Path(home) if home is not None else None, db_url)
+        require_initialised(settings)  # a one-line "run 'fusionguard init'", and nothing created
         ring = KeyRing.load(settings.keys_dir)
         log = AuditLog.open(settings.db_url, ring, clock=clock, witness_path=settings.witness_path)
+        owned: list[Callable[[], None]] = [log.close]
         if faces is None:
             from fusionguard.faces import DlibBackend
 
             # A Guard lives for many runs: the ResNet's helper processes (~1 s to start) pay for
             # themselves by embedding a run's faces in parallel and off this interpreter's GIL.
             faces = DlibBackend(embed_processes=2 if (os.cpu_count() or 1) >= 2 else 0)
+            owned.append(faces.close)
         if nsfw is None:
             from fusionguard.checks.nsfw import OpenNsfwOnnx
 
             nsfw = OpenNsfwOnnx()
-        return cls(
+        guard = cls(
             policy=resolved,
             log=log,
             registry=ConsentRegistry(
@@ -290,6 +364,8 @@ class Guard:
             actor=actor,
             recovery_public_key=load_recovery_public(settings.keys_dir),
         )
+        guard._owned += owned
+        return guard
 
     # -- the spine ------------------------------------------------------------------------------
 
@@ -319,40 +395,75 @@ class Guard:
             loaded_sources = loaded[: len(sources)]
             loaded_target = loaded[len(sources)] if target is not None else None
             destination = Path(output_path) if output_path is not None else None
+            output_format: str = self.policy.media.output_format
             if destination is not None:
                 _check_destination(destination)
+                output_format = self._output_format(destination)
 
-        refs = self._input_refs(loaded_sources, loaded_target, ConsentFindings())
+        # From here on, every way the run ends leaves a signed record of it.
+        attempt = _Attempt(
+            model,
+            extra,
+            destination,
+            self._input_refs(loaded_sources, loaded_target, ConsentFindings()),
+            before=snapshot(destination) if destination is not None else None,
+        )
+        try:
+            result = self._guarded(
+                attempt, loaded_sources, loaded_target, pipeline, color_order, output_format, timer
+            )
+        except BaseException as error:
+            self._end_unreleased(attempt, error)
+            raise
+        timer.seconds["total"] = time.perf_counter() - began
+        return replace(result, timings=dict(timer.seconds))
+
+    def _guarded(
+        self,
+        attempt: _Attempt,
+        loaded_sources: Sequence[LoadedImage],
+        loaded_target: LoadedImage | None,
+        pipeline: Callable[[RunInputs], np.ndarray],
+        color_order: ColorOrder,
+        output_format: str,
+        timer: StepTimer,
+    ) -> GuardResult:
+        """The spine after loading; :meth:`run` records how it ended if this raises."""
+        model, extra = attempt.model, attempt.extra
         with timer("pre_checks"):
-            findings = self._pre_checks(loaded_sources, loaded_target, model, refs, extra)
-        refs = self._input_refs(loaded_sources, loaded_target, findings)
-        regions = RunRegions()
+            findings = self._pre_checks(
+                loaded_sources, loaded_target, model, attempt.refs, extra, attempt=attempt
+            )
+        attempt.refs = self._input_refs(loaded_sources, loaded_target, findings)
+        refs = attempt.refs
+        # The sealed regions of an anonymised run are keyed by the run's record ID.
+        regions = RunRegions(record_id=attempt.record_id)
         bystanders, target_faces = self.bystanders, findings.to_anonymise.get("target")
         if bystanders is not None and loaded_target is not None and target_faces:
             original = loaded_target.rgb
+            attempt.step = "anonymise"
             with timer("anonymise"):
                 anonymised = self._anonymise(
-                    lambda: bystanders.target(original, target_faces, regions), model, refs, extra
+                    lambda: bystanders.target(original, target_faces, regions), model, refs, extra, attempt
                 )
             loaded_target = replace(loaded_target, rgb=anonymised)
 
-        with self.workspaces.run() as workspace:
+        workspace = self.workspaces.create()
+        try:
+            if attempt.destination is not None:
+                attempt.entry = self.journal.begin(
+                    run_id=workspace.run_id,
+                    record_id=attempt.record_id,
+                    destination=attempt.destination,
+                    scratch=workspace.path,
+                )
+                attempt.before = attempt.entry.before
             with timer("load"):
                 inputs = self._stage_inputs(workspace, loaded_sources, loaded_target, extra)
-            try:
-                with timer("pipeline"):
-                    produced = pipeline(inputs)
-            except FusionGuardError:
-                raise
-            except Exception as error:
-                # A crash is not a policy decision, but the run still leaves a signed record of it.
-                self._record_block(
-                    model,
-                    refs,
-                    [Reason("pipeline", "output", f"the wrapped pipeline failed: {error!r}")],
-                    extra,
-                )
-                raise
+            attempt.step = "pipeline"
+            with timer("pipeline"):
+                produced = pipeline(inputs)
+            attempt.step = "output"
             with timer("post_checks"):
                 output = from_array(produced, color_order=color_order, source="pipeline output")
                 if bystanders is not None:
@@ -363,22 +474,103 @@ class Guard:
                         model,
                         refs,
                         extra,
+                        attempt,
                     )
                 # Marking (watermark, encoding, PDQ) is pure computation on the output: it starts beside
                 # the post-checks to use the second core, and its result is used only if they pass.
-                marking = self._background.submit(
-                    self._mark, output, timer, _output_format(destination, self.policy)
-                )
+                marking = self._background.submit(self._mark, output, timer, output_format)
+                attempt.step = "post_checks"
                 try:
-                    self._post_checks(output, model, refs, findings, extra)
+                    self._post_checks(output, model, refs, findings, extra, attempt=attempt)
                 except BaseException:
                     marking.cancel()
                     futures_wait([marking])  # nothing of a blocked run keeps computing after it
                     raise
+            attempt.step = "watermark"
             marked = marking.result()
-            result = self._record_release(marked, model, refs, destination, workspace, extra, timer, regions)
-        timer.seconds["total"] = time.perf_counter() - began
-        return replace(result, timings=dict(timer.seconds))
+            return self._record_release(
+                marked, model, refs, attempt.destination, workspace, extra, timer, regions, attempt=attempt
+            )
+        finally:
+            try:
+                self.workspaces.purge(workspace)
+            except Exception as error:  # the run's outcome stands; a later sweep retries
+                logger.warning("workspace %s not purged: %s", workspace.path, error)
+
+    def _end_unreleased(self, attempt: _Attempt, error: BaseException) -> None:
+        """Leave the run consistent with its record after ``error``: a failure record if it has none,
+        a not-released record after an ``allowed`` one, and nothing of it at the destination."""
+        if attempt.released:
+            return
+        settled = True
+        if attempt.entry is not None:
+            remove_file(attempt.entry.staged)
+        if attempt.recorded is None and attempt.step == "record":
+            # An append that failed ambiguously (connection lost after COMMIT) may have landed.
+            with contextlib.suppress(Exception):
+                attempt.recorded = self.log.get(attempt.record_id).record
+        if attempt.recorded is None and isinstance(error, Exception | KeyboardInterrupt):
+            if attempt.step == "pipeline":
+                reason = Reason("pipeline", "output", f"the wrapped pipeline failed: {error!r}")
+            else:
+                detail = str(error) if isinstance(error, FusionGuardError) else repr(error)
+                reason = Reason(
+                    "error",
+                    attempt.step,
+                    f"the run failed at {attempt.step}: {detail}",
+                    {"error": type(error).__name__},
+                )
+            try:
+                self._record_block(attempt.model, attempt.refs, [reason], attempt.extra, attempt=attempt)
+            except Exception as failure:  # the database may be what failed: keep the first error
+                logger.warning("could not record the failed run %s: %s", attempt.record_id, failure)
+                settled = False
+        elif attempt.recorded is not None and attempt.recorded.decision == "allowed":
+            try:
+                self.log.append(
+                    not_released_record(
+                        attempt.recorded.record_id,
+                        f"the output was not released: {error!r}",
+                        actor=self.actor,
+                        timestamp=self.clock(),
+                    )
+                )
+            except Exception as failure:  # the journal entry stays: the next start settles it
+                logger.warning("could not record that %s was not released: %s", attempt.record_id, failure)
+                settled = False
+        if attempt.recorded is None and not isinstance(error, Exception | KeyboardInterrupt):
+            self._clear_destination(attempt)
+        if attempt.entry is not None and settled:
+            self.journal.end(attempt.entry)
+
+    def _clear_destination(self, attempt: _Attempt) -> list[Reason]:
+        """Remove a file that appeared at (or replaced what was at) the destination during the run."""
+        destination = attempt.destination
+        if destination is None or not destination_changed(destination, attempt.before):
+            return []
+        if not remove_file(destination):
+            return []
+        return [
+            Reason(
+                "release",
+                "output",
+                f"removed {destination}: a file appeared there during the run, written around the guard "
+                "(it is not watermarked or recorded)",
+                {"path": str(destination)},
+            )
+        ]
+
+    def _output_format(self, destination: Path) -> str:
+        """The format the destination's extension names (or the policy's), if the policy allows it."""
+        named = _EXTENSIONS.get(destination.suffix.lower())
+        chosen = named or self.policy.media.output_format
+        if chosen not in self.policy.media.allowed_formats:
+            raise BadInput(
+                f"output path {destination} names a {chosen.upper()} file, but policy "
+                f"{self.policy.name!r} allows only {', '.join(self.policy.media.allowed_formats)} "
+                "(media.allowed_formats); give another extension"
+            )
+        return chosen
 
     # -- video (fusionguard.video.run holds the logic) --------------------------------------------
 
@@ -437,7 +629,14 @@ class Guard:
             rgb = from_array(item, color_order=color_order, max_pixels=max_pixels, source=label)  # type: ignore[arg-type]
             return LoadedImage(rgb=rgb, format="ARRAY", sha256=sha256_hex(rgb.tobytes()), source=label)
         if isinstance(item, str | os.PathLike | bytes):
-            return load_image(item, max_pixels=max_pixels, source=label if isinstance(item, bytes) else None)
+            image = load_image(item, max_pixels=max_pixels, source=label if isinstance(item, bytes) else None)
+            allowed = self.policy.media.allowed_formats
+            if image.format.lower() not in allowed:
+                raise BadInput(
+                    f"{image.source}: a {image.format} file, but policy {self.policy.name!r} accepts only "
+                    f"{', '.join(allowed)} inputs (media.allowed_formats)"
+                )
+            return image
         raise BadInput(f"{label}: expected a path, bytes or an image array, got {type(item).__name__}")
 
     def _input_refs(
@@ -475,6 +674,8 @@ class Guard:
         model: ModelInfo,
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> ConsentFindings:
         reasons: list[Reason] = []
         try:
@@ -482,11 +683,11 @@ class Guard:
         except LicenseDenied as denied:
             reasons += denied.reasons
         rules = self.policy.nsfw
-        labelled = []
-        if rules.enabled and rules.check_sources:
-            labelled += [(f"source[{i}]", s.rgb) for i, s in enumerate(sources)]
-        if rules.enabled and rules.check_targets and target is not None:
-            labelled.append(("target", target.rgb))
+        labelled = screened_inputs(
+            rules,
+            [(f"source[{i}]", s.rgb) for i, s in enumerate(sources)],
+            [("target", target.rgb)] if target is not None else [],
+        )
         # The NSFW model (onnxruntime, which releases the GIL) runs beside face detection.
         nsfw = self._background.submit(self._nsfw_reasons, labelled, rules.threshold_inputs)
         findings = self.consent.check_inputs(
@@ -502,23 +703,11 @@ class Guard:
                 reasons += [Reason(f"hook:{name}", r.subject, r.detail, r.data) for r in violation.reasons]
         if reasons:
             refs = self._input_refs(sources, target, findings)
-            self._block(model, refs, reasons, extra)
+            self._block(model, refs, reasons, extra, attempt=attempt)
         return findings
 
     def _nsfw_reasons(self, labelled: Sequence[tuple[str, np.ndarray]], threshold: float) -> list[Reason]:
-        if not labelled:
-            return []
-        scores = self.nsfw.scores([rgb for _, rgb in labelled])
-        return [
-            Reason(
-                "nsfw",
-                label,
-                f"NSFW score {score:.3f} is above the policy threshold {threshold}",
-                {"score": round(float(score), 4), "threshold": threshold, "model": self.nsfw.model_id},
-            )
-            for (label, _), score in zip(labelled, scores, strict=True)
-            if score > threshold
-        ]
+        return nsfw_screen(self.nsfw, labelled, threshold)[1]
 
     def _stage_inputs(
         self,
@@ -553,6 +742,8 @@ class Guard:
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         findings: ConsentFindings,
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> None:
         reasons: list[Reason] = []
         rules = self.policy.nsfw
@@ -564,9 +755,9 @@ class Guard:
             reasons += self.consent.check_generated(output, self.policy.consent)
         reasons = nsfw.result() + reasons
         if reasons:
-            self._block(model, refs, reasons, extra)
+            self._block(model, refs, reasons, extra, attempt=attempt)
 
-    def _mark(self, output: np.ndarray, timer: StepTimer, output_format: EncodeFormat) -> _Marked:
+    def _mark(self, output: np.ndarray, timer: StepTimer, output_format: str | None = None) -> _Marked:
         """Watermark the output (verified by detection), encode it without metadata, hash it."""
         if min(output.shape[:2]) < self.policy.watermark.min_size:
             raise WatermarkError(
@@ -585,7 +776,15 @@ class Guard:
             if detection is None or detection.payload != watermark_id:
                 raise WatermarkError("watermark did not verify on the output; nothing released")
         with timer("fingerprint"):
-            encoded = encode_image(marked, output_format)
+            chosen = output_format or self.policy.media.output_format
+            encoded = encode_image(marked, chosen)  # type: ignore[arg-type]
+            if chosen != "png":  # lossy: the mark must survive the encoding that is released
+                decoded = load_image(encoded, source="encoded output").rgb
+                found = self.codec.detect(decoded)
+                if found is None or found.payload != watermark_id:
+                    raise WatermarkError(
+                        f"watermark did not survive {chosen.upper()} encoding; nothing released"
+                    )
             fingerprint = pdq_hash(marked)
         output_ref = OutputRef(
             sha256=sha256_hex(encoded),
@@ -605,7 +804,10 @@ class Guard:
         extra: dict[str, Any],
         timer: StepTimer,
         regions: RunRegions | None = None,
+        *,
+        attempt: _Attempt | None = None,
     ) -> GuardResult:
+        attempt = attempt or _Attempt(model, extra, destination, refs)
         output_ref, encoded = marked.ref, marked.encoded
         anonymised = None
         if self.bystanders is not None and regions is not None:
@@ -614,33 +816,48 @@ class Guard:
         staged = None
         if destination is not None:
             # Stage beside the destination first (same file system, fsynced), so that after the record
-            # is appended the release is a rename — the step least likely to fail.
-            staged = destination.with_name(f".{destination.name}.{workspace.run_id}.partial")
+            # is appended the release is a rename — the step least likely to fail. The journal entry
+            # written before the pipeline ran lets the next start settle a kill at any point here.
+            attempt.step = "release"
+            staged = (
+                attempt.entry.staged
+                if attempt.entry is not None
+                else destination.with_name(f".{destination.name}.{workspace.run_id}.partial")
+            )
             with timer("release"):
                 _write_fsynced(staged, encoded)
-        appended = False
+        attempt.step = "record"
+        record = self._run_record(
+            "allowed", model, refs, extra, output=output_ref, record_id=attempt.record_id
+        )
+        if anonymised is not None and regions is not None:
+            record = replace(
+                record, record_id=regions.record_id, extra={**record.extra, "anonymised": anonymised}
+            )
         try:
-            record = self._run_record("allowed", model, refs, extra, output=output_ref)
-            if anonymised is not None and regions is not None:
-                record = replace(
-                    record, record_id=regions.record_id, extra={**record.extra, "anonymised": anonymised}
-                )
             with timer("record"):
                 receipt = self.log.append(record)
-                appended = True
-            if destination is not None and staged is not None:
-                with timer("release"):
-                    os.replace(staged, destination)
-        finally:
-            if staged is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    staged.unlink()
-            if anonymised is not None and regions is not None and not appended:
+        except BaseException:
+            if anonymised is not None and regions is not None:
                 # Best effort: the append failed (that error is what the caller sees), and the
                 # ciphertexts of a run that never happened should not outlive it. They are sealed,
                 # so one that survives a dead database reveals nothing.
                 with contextlib.suppress(Exception):
                     self.bystanders.unseal_failed_run(regions)  # type: ignore[union-attr]
+            raise
+        attempt.recorded = record
+        if destination is not None and staged is not None:
+            attempt.step = "release"
+            with timer("release"):
+                os.replace(staged, destination)
+                fsync_directory(destination.parent)
+        attempt.released = True
+        # Released and recorded: from here on nothing may turn the result into an exception.
+        if attempt.entry is not None:
+            try:
+                self.journal.end(attempt.entry)
+            except OSError as error:
+                logger.warning("release journal entry %s not removed: %s", attempt.entry.path, error)
         self._notify(record)
         return GuardResult(
             record_id=record.record_id,
@@ -661,6 +878,7 @@ class Guard:
         *,
         output: OutputRef | None = None,
         reasons: Sequence[Reason] = (),
+        record_id: str | None = None,
     ) -> AuditRecord:
         return AuditRecord(
             kind="run",
@@ -675,6 +893,7 @@ class Guard:
             reasons=tuple(r.to_dict() for r in reasons),
             # Only plain values: the record is canonical JSON, and callers' objects are not records.
             extra={k: v for k, v in extra.items() if isinstance(v, str | int | bool) or v is None},
+            record_id=record_id if record_id is not None else uuid.uuid4().hex,
         )
 
     def _block(
@@ -683,9 +902,11 @@ class Guard:
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         reasons: Sequence[Reason],
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> None:
         """Append the signed blocked record, then raise the most specific violation."""
-        record = self._record_block(model, refs, reasons, extra)
+        record = self._record_block(model, refs, reasons, extra, attempt=attempt)
         checks = {r.check for r in reasons}
         error_type: type[PolicyViolation] = PolicyViolation
         if checks == {"consent"}:
@@ -702,9 +923,17 @@ class Guard:
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         reasons: Sequence[Reason],
         extra: dict[str, Any],
+        *,
+        attempt: _Attempt | None = None,
     ) -> AuditRecord:
-        record = self._run_record("blocked", model, refs, extra, reasons=reasons)
+        record_id = None
+        if attempt is not None:
+            reasons = [*reasons, *self._clear_destination(attempt)]
+            record_id = attempt.record_id
+        record = self._run_record("blocked", model, refs, extra, reasons=reasons, record_id=record_id)
         self.log.append(record)
+        if attempt is not None:
+            attempt.recorded = record
         self._notify(record)
         return record
 
@@ -714,17 +943,56 @@ class Guard:
         model: ModelInfo,
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
         extra: dict[str, Any],
+        attempt: _Attempt | None = None,
     ) -> np.ndarray:
         """Run one anonymisation stage; a face that stays recognisable blocks the run (recorded)."""
         try:
             return step()
         except AnonymisationFailed as failed:
-            self._block(model, refs, [Reason("consent", "bystander", str(failed), {})], extra)
+            reasons = [Reason("consent", "bystander", str(failed), {})]
+            self._block(model, refs, reasons, extra, attempt=attempt)
             raise  # _block raises; this line is never reached
 
     def _notify(self, record: AuditRecord) -> None:
-        for _name, observer in self.hooks.observers:
-            observer(record)
+        """Observers see every appended record; one that raises is logged, never raised: the record
+        stands, and neither a released result nor a PolicyViolation may be replaced by its error."""
+        for name, observer in self.hooks.observers:
+            try:
+                observer(record)
+            except Exception:
+                logger.exception("observer hook %r failed on record %s", name, record.record_id)
+
+
+def screened_inputs(
+    rules: NsfwPolicy,
+    sources: Sequence[tuple[str, np.ndarray]],
+    targets: Sequence[tuple[str, np.ndarray]],
+) -> list[tuple[str, np.ndarray]]:
+    """The labelled inputs the NSFW pre-check screens under ``rules`` (used by the Guard and ``check``)."""
+    if not rules.enabled:
+        return []
+    return [*(sources if rules.check_sources else []), *(targets if rules.check_targets else [])]
+
+
+def nsfw_screen(
+    backend: NsfwBackend, labelled: Sequence[tuple[str, np.ndarray]], threshold: float
+) -> tuple[dict[str, float], list[Reason]]:
+    """Score ``labelled`` images; the scores by label, and a reason for each above ``threshold``."""
+    if not labelled:
+        return {}, []
+    scores = backend.scores([rgb for _, rgb in labelled])
+    by_label = {label: float(score) for (label, _), score in zip(labelled, scores, strict=True)}
+    reasons = [
+        Reason(
+            "nsfw",
+            label,
+            f"NSFW score {score:.3f} is above the policy threshold {threshold}",
+            {"score": round(score, 4), "threshold": threshold, "model": backend.model_id},
+        )
+        for label, score in by_label.items()
+        if score > threshold
+    ]
+    return by_label, reasons
 
 
 class _NoWorkspace:
@@ -759,14 +1027,7 @@ def _refuse_unsupported(policy: Policy) -> None:
         )
 
 
-_FORMAT_BY_SUFFIX: dict[str, EncodeFormat] = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
-
-
-def _output_format(destination: Path | None, policy: Policy) -> EncodeFormat:
-    """The released file's format follows its name (``out.jpg`` is a JPEG); else the policy's."""
-    if destination is not None and destination.suffix.lower() in _FORMAT_BY_SUFFIX:
-        return _FORMAT_BY_SUFFIX[destination.suffix.lower()]
-    return policy.media.output_format
+_EXTENSIONS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 
 def _check_destination(path: Path) -> None:

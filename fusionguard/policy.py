@@ -29,6 +29,7 @@ import difflib
 import functools
 import hashlib
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -311,6 +312,17 @@ class Policy:
         return _load_shipped(name)
 
     @classmethod
+    def resolve(cls, policy: str | os.PathLike[str] | Policy) -> Policy:
+        """The one way a policy argument is read: a :class:`Policy` as is; a shipped policy's name
+        (``default``, ``strict``, ``research``); anything else (a ``.yaml`` file, a path) is a file."""
+        if isinstance(policy, Policy):
+            return policy
+        text = os.fspath(policy)
+        if isinstance(text, str) and _SHIPPED_NAME.match(text) and not text.endswith((".yaml", ".yml")):
+            return cls.named(text)
+        return cls.load(Path(text))
+
+    @classmethod
     def default(cls) -> Policy:
         """The shipped ``default`` policy."""
         return cls.named("default")
@@ -390,6 +402,10 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 def _load_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
+    except RecursionError:
+        raise PolicyError(
+            f"{source}: invalid YAML: nested too deeply (a policy is at most a few levels deep)"
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -642,6 +658,13 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
         allowed_formats=tuple(sorted(formats)),
         output_format=_image_format(r, r.at("output_format"), output_format),
     )
+    # allowed_formats governs what is released too: the default output format must be one of them.
+    if media.output_format not in media.allowed_formats:
+        r.fail(
+            "output_format",
+            output_format,
+            f"one of media.allowed_formats ({', '.join(media.allowed_formats)})",
+        )
 
     r = section("privacy")
     privacy = PrivacyPolicy(

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from fusionguard.audit.checkpoint import verify_checkpoint
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.record import format_watermark_id
-from fusionguard.errors import NotFound
+from fusionguard.errors import FusionGuardError, NotFound
 from fusionguard.fingerprint import MATCH_DISTANCE, MIN_QUALITY, PdqHash, PdqIndex, pdq_hash
 from fusionguard.watermark import WatermarkCodec
 
@@ -34,7 +35,8 @@ class TraceMatch:
     false_alarm_probability: float | None = None
     pdq_distance: int | None = None
     taken_down: bool = False
-    proof_available: bool = True
+    #: Whether the log's signed head covers the record, so ``audit proof`` can prove its inclusion.
+    proof_available: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -67,6 +69,18 @@ class Tracer:
         self.log = log
         self.codec = codec
         self._index: PdqIndex | None = None
+        self._provable_size: int | None = None
+
+    def _provable(self, seq: int) -> bool:
+        """Whether an inclusion proof can be made for ``seq``: a head that verifies covers it."""
+        if self._provable_size is None:
+            try:
+                origin, _, note = self.log.state()
+                head = verify_checkpoint(note, self.log.ring, origin=origin) if note else None
+                self._provable_size = head.tree_size if head is not None else 0
+            except FusionGuardError:
+                self._provable_size = 0
+        return seq < self._provable_size
 
     def pdq_index(self) -> PdqIndex:
         """All outputs' PDQ hashes by sequence number, loaded once per tracer."""
@@ -103,6 +117,7 @@ class Tracer:
                 watermark_id,
                 false_alarm_probability=detection.false_alarm_probability,
                 taken_down=self._taken_down(stored.record.record_id),
+                proof_available=self._provable(stored.seq),
             )
             return TraceResult(source, (match,), note="watermark")
         fingerprint = pdq_hash(rgb)
@@ -126,6 +141,7 @@ class Tracer:
                     output.watermark_id if output else None,
                     pdq_distance=int(distance),
                     taken_down=self._taken_down(stored.record.record_id),
+                    proof_available=self._provable(seq),
                 )
             )
         note = "pdq" if matches else "no match: no watermark and no output within PDQ distance 31"

@@ -75,7 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from fusionguard.config import Clock, utc_now
-from fusionguard.errors import BadInput, ConfigError, FusionGuardError
+from fusionguard.errors import BadInput, ConfigError, WorkspaceError
 
 __all__ = [
     "DEFAULT_FOREIGN_MAX_AGE",
@@ -84,6 +84,8 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "WorkspaceManager",
+    "owner_gone",
+    "process_owner",
     "temp_files_in",
 ]
 
@@ -98,10 +100,6 @@ _TRASH = re.compile(r"\.trash-[0-9a-f]{32}")
 _MAX_NAME_BYTES = 255
 _MAX_OWNER_BYTES = 4096
 _RESERVED_NAMES = frozenset({OWNER_FILE, OWNER_FILE + ".tmp"})
-
-
-class WorkspaceError(FusionGuardError):
-    """A workspace could not be created or removed completely."""
 
 
 def _check_name(name: str, what: str) -> None:
@@ -268,6 +266,27 @@ def _read_owner(directory: Path) -> _Owner | None:
     if len(raw) > _MAX_OWNER_BYTES:
         return None
     return _Owner.from_json(raw)
+
+
+def process_owner(clock: Clock = utc_now) -> dict[str, Any]:
+    """This process, as an owner document (the ``.owner`` file's fields) for other files to carry."""
+    pid = os.getpid()
+    current = _proc_stat(pid)
+    owner = _Owner(pid, current[1] if current else None, _boot_id(), socket.gethostname(), clock())
+    document: dict[str, Any] = json.loads(owner.to_json())
+    return document
+
+
+def owner_gone(document: dict[str, Any], hostname: str | None = None) -> bool | None:
+    """Whether the owner a document names is gone: True (dead, or a reboot since), False (alive), or
+    None when it ran on another host (whose processes this host cannot see) or the document is bad."""
+    owner = _Owner.from_json(json.dumps(document).encode())
+    if owner is None or owner.hostname != (hostname if hostname is not None else socket.gethostname()):
+        return None
+    current_boot = _boot_id()
+    if owner.boot_id and current_boot and owner.boot_id != current_boot:
+        return True
+    return not _process_alive(owner.pid, owner.start_time)
 
 
 # -- deletion -------------------------------------------------------------------------------------

@@ -68,9 +68,10 @@ def test_init_list_verify_proof_round_trip(initialised: Path, tmp_path: Path) ->
 
     listed = run(initialised, "audit", "list", "--json")
     assert listed.returncode == 0
-    assert [row["decision"] for row in json.loads(listed.stdout)] == ["allowed", "blocked"]
+    assert json.loads(listed.stdout)["ok"] is True
+    assert [row["decision"] for row in json.loads(listed.stdout)["records"]] == ["blocked", "allowed"]
     blocked = run(initialised, "audit", "list", "--decision", "blocked", "--json")
-    assert [row["seq"] for row in json.loads(blocked.stdout)] == [1]
+    assert [row["seq"] for row in json.loads(blocked.stdout)["records"]] == [1]
 
     assert run(initialised, "audit", "verify").returncode == 0
     proof, key = tmp_path / "proof.json", tmp_path / "public.json"
@@ -99,7 +100,7 @@ def test_init_list_verify_proof_round_trip(initialised: Path, tmp_path: Path) ->
     taken = run(initialised, "audit", "takedown", receipt.record_id, "--reason", "leaked")
     assert taken.returncode == 0, taken.stderr
     down = run(initialised, "audit", "list", "--taken-down", "--json")
-    assert [row["record_id"] for row in json.loads(down.stdout)] == [receipt.record_id]
+    assert [row["record_id"] for row in json.loads(down.stdout)["records"]] == [receipt.record_id]
 
     exported = run(initialised, "audit", "export")
     assert len(exported.stdout.splitlines()) == 3
@@ -112,7 +113,8 @@ def test_init_list_verify_proof_round_trip(initialised: Path, tmp_path: Path) ->
 def test_rotation_keeps_old_records_verifiable(initialised: Path) -> None:
     assert run(initialised, "keys", "rotate").returncode == 0
     shown = json.loads(run(initialised, "keys", "show", "--json").stdout)
-    assert [row["signing"] for row in shown] == [False, True]
+    assert shown["ok"] is True
+    assert [row["signing"] for row in shown["keys"]] == [False, True]
     assert run(initialised, "audit", "verify").returncode == 0
 
 

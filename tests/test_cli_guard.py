@@ -46,9 +46,9 @@ def test_demo_is_rerunnable(demo: tuple[Path, Path]) -> None:
     home, out = demo
     again = run(home, "demo", "--out", str(out))
     assert again.returncode == 0, again.stderr
-    people = json.loads(run(home, "consent", "list", "--json").stdout)
+    people = json.loads(run(home, "consent", "list", "--json").stdout)["identities"]
     assert len(people) == 2  # enrolled once, reused
-    records = json.loads(run(home, "audit", "list", "--json").stdout)
+    records = json.loads(run(home, "audit", "list", "--oldest-first", "--json").stdout)["records"]
     # The two enrolments are signed consent records too (issue 11, defect 13).
     assert [r["decision"] for r in records] == [
         "enrolled",
@@ -113,7 +113,8 @@ def test_trace_finds_the_record_of_a_marked_output(demo: tuple[Path, Path], tmp_
     result = run(home, "trace", str(leak), "--json")
     assert result.returncode == 0, result.stderr
     traced = json.loads(result.stdout)
-    allowed = [r for r in json.loads(run(home, "audit", "list", "--decision", "allowed", "--json").stdout)]
+    listed = json.loads(run(home, "audit", "list", "--decision", "allowed", "--json").stdout)
+    allowed = list(listed["records"])
     assert traced["matches"][0]["method"] == "watermark"
     assert traced["matches"][0]["record_id"] in {r["record_id"] for r in allowed}
     assert traced["matches"][0]["false_alarm_probability"] <= 1e-10
@@ -123,8 +124,9 @@ def test_trace_finds_the_record_of_a_marked_output(demo: tuple[Path, Path], tmp_
     shutil.copy(leak, folder / "a.jpg")
     (folder / "b.png").write_bytes(encode_image(testdata.coffee(), "png"))
     batch = json.loads(run(home, "trace", str(folder), "--json").stdout)
-    assert [bool(r["matches"]) for r in batch] == [True, False]
-    assert "no match" in batch[1]["note"]
+    assert batch["ok"] is True and traced["ok"] is True
+    assert [bool(r["matches"]) for r in batch["results"]] == [True, False]
+    assert "no match" in batch["results"][1]["note"]
 
     unrelated = run(home, "trace", str(folder / "b.png"))
     assert unrelated.returncode == 3 and "no match" in unrelated.stdout
@@ -132,7 +134,7 @@ def test_trace_finds_the_record_of_a_marked_output(demo: tuple[Path, Path], tmp_
 
 def test_consent_commands(demo: tuple[Path, Path]) -> None:
     home, _ = demo
-    people = json.loads(run(home, "consent", "list", "--json").stdout)
+    people = json.loads(run(home, "consent", "list", "--json").stdout)["identities"]
     grace = next(p for p in people if p["display_name"].startswith("Grace"))
     assert grace["active_roles"] == ["source"]
     shown = json.loads(run(home, "consent", "show", grace["identity_id"]).stdout)

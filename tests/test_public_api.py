@@ -13,7 +13,25 @@ EXPECTED = {
     "Policy", "PolicyViolation", "Reason", "RecoveryError", "RunInputs", "TamperDetected",
     "UnsupportedMedia", "WatermarkCodec", "WatermarkError", "protect_arrays", "protect_job_step",
     "protect_paths",
+    # The whole error tree (issue 11: one tree, all exported).
+    "AlreadyEnrolled", "BadSignature", "DiffusersNotInstalled", "InvalidArgument", "InvalidRecord",
+    "ModelUnavailable",
+    "NotFound", "NotInitialised", "PolicyError", "Problem", "ProofError", "ReleaseError",
+    "SchemaNotAtHead", "SigningKeyError", "UndeclaredLicense", "UnknownKey", "WorkspaceError",
 }  # fmt: skip
+
+
+def test_every_error_class_is_exported() -> None:
+    import inspect
+
+    import fusionguard.errors
+
+    errors = {
+        name
+        for name, value in vars(fusionguard.errors).items()
+        if inspect.isclass(value) and value.__module__ == "fusionguard.errors"
+    }
+    assert errors <= set(fusionguard.__all__)
 
 
 def test_exported_names_are_exactly_the_intended_ones() -> None:

@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from fusionguard.audit.keys import KeyRing  # noqa: E402
 from fusionguard.audit.log import AuditLog  # noqa: E402
 from fusionguard.audit.verify import verify_log  # noqa: E402
-from fusionguard.store import db  # noqa: E402
+from fusionguard.config import Settings  # noqa: E402
+from fusionguard.home import initialise  # noqa: E402
 from tests.audit.records import run_record  # noqa: E402
 from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 
@@ -65,10 +66,8 @@ def appends_per_second(url: str, keys: Path, writers: int, per_writer: int) -> f
     return writers * per_writer / max(durations)
 
 
-def fresh(url: str) -> str:
-    engine = db.open_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
+def fresh(url: str, home: Path) -> str:
+    initialise(Settings(home=home, db_url=url))  # what `fusionguard init` does
     return url
 
 
@@ -84,7 +83,8 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(),
     }
     keys = work / "keys"
-    ring = KeyRing.create(keys, now=datetime.now(UTC))
+    initialise(Settings(home=work, db_url=f"sqlite:///{work / 'keys-only.db'}"))
+    ring = KeyRing.load(keys)
     cluster = PostgresCluster.start() if find_bindir() else None
     try:
         rows = []
@@ -92,9 +92,9 @@ def main() -> None:
         for backend in ("sqlite", "postgresql"):
             for writers in (1, 4):
                 if backend == "sqlite":
-                    url = fresh(f"sqlite:///{work / f'append-{writers}.db'}")
+                    url = fresh(f"sqlite:///{work / f'append-{writers}.db'}", work)
                 elif cluster is not None:
-                    url = fresh(cluster.create_database(f"append{writers}"))
+                    url = fresh(cluster.create_database(f"append{writers}"), work)
                 else:
                     continue
                 rate = appends_per_second(url, keys, writers, args.appends // writers)
@@ -110,7 +110,7 @@ def main() -> None:
         results["appends"] = rows
 
         # Verify speed: build a large log quickly with batched appends, then time verification.
-        url = fresh(f"sqlite:///{work / 'verify.db'}")
+        url = fresh(f"sqlite:///{work / 'verify.db'}", work)
         log = AuditLog.open(url, ring)
         now = datetime.now(UTC)
         batch = [run_record(i, now) for i in range(args.verify_records)]

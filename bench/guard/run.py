@@ -27,15 +27,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from fusionguard.audit.keys import KeyRing  # noqa: E402
 from fusionguard.audit.record import ModelInfo  # noqa: E402
+from fusionguard.config import Settings  # noqa: E402
 from fusionguard.demo import swap  # noqa: E402
 from fusionguard.errors import AlreadyEnrolled  # noqa: E402
 from fusionguard.faces import DlibBackend  # noqa: E402
 from fusionguard.guard import Guard, RunInputs  # noqa: E402
+from fusionguard.home import initialise  # noqa: E402
 from fusionguard.media import encode_image  # noqa: E402
 from fusionguard.registry import enrol_photos  # noqa: E402
-from fusionguard.store import db  # noqa: E402
 from tests import testdata  # noqa: E402
 
 STEPS = ("load", "pre_checks", "post_checks", "watermark", "fingerprint", "record", "release")
@@ -116,9 +116,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fg-bench-guard-"))
     try:
         home = work / "home"
-        KeyRing.create(home / "keys", now=datetime.now(UTC))
         url = f"sqlite:///{home / 'audit.db'}"
-        db.upgrade(db.open_engine(url))
+        initialise(Settings(home=home, db_url=url))  # what `fusionguard init` does
         # The default Guard (dlib's ResNet in two helper processes), and for comparison one whose
         # backend embeds in-process, as DlibBackend() does.
         guard = Guard.from_policy("default", home=home, db_url=url, actor="bench")

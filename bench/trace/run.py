@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 from fusionguard.audit.keys import KeyRing  # noqa: E402
 from fusionguard.audit.log import AuditLog  # noqa: E402
 from fusionguard.audit.record import AuditRecord, ModelInfo, OutputRef, PolicyRef  # noqa: E402
+from fusionguard.config import Settings  # noqa: E402
 from fusionguard.fingerprint import PdqHash  # noqa: E402
-from fusionguard.store import db  # noqa: E402
+from fusionguard.home import initialise  # noqa: E402
 from fusionguard.trace import Tracer  # noqa: E402
 from fusionguard.watermark import WatermarkCodec  # noqa: E402
 
@@ -43,9 +44,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fg-bench-trace-"))
     rng = np.random.default_rng(7)
     try:
-        ring = KeyRing.create(work / "keys", now=datetime.now(UTC))
         url = f"sqlite:///{work / 'audit.db'}"
-        db.upgrade(db.open_engine(url))
+        initialise(Settings(home=work, db_url=url))  # what `fusionguard init` does
+        ring = KeyRing.load(work / "keys")
         log = AuditLog.open(url, ring)
         now = datetime.now(UTC)
         model, policy = ModelInfo("bench", "1", "apache-2.0"), PolicyRef("default", "0" * 64)

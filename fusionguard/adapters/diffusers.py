@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,13 @@ from PIL import Image
 
 from fusionguard.audit.record import ModelInfo, format_watermark_id
 from fusionguard.checks.license import UNKNOWN, license_from_model_card
-from fusionguard.errors import BadInput, FusionGuardError, LicenseDenied, PolicyViolation, Reason
+from fusionguard.errors import (
+    BadInput,
+    DiffusersNotInstalled,
+    LicenseDenied,
+    PolicyViolation,
+    UndeclaredLicense,
+)
 from fusionguard.guard import Guard, GuardResult, ImageInput, RunInputs
 from fusionguard.media import from_pil
 
@@ -81,22 +86,6 @@ _UNCHECKED_IMAGE_ARGUMENTS = frozenset(
 )
 
 UInt8Image = npt.NDArray[np.uint8]
-
-
-class DiffusersNotInstalled(FusionGuardError, ImportError):
-    """diffusers (or transformers/torch) is not installed; the message says how to install it."""
-
-
-class UndeclaredLicense(LicenseDenied):
-    """:class:`LicenseDenied` for a model whose license is unknown, saying how to declare one.
-
-    Same reasons and record ID as the Guard's error; only the message adds the hint.
-    """
-
-    def __init__(self, reasons: Sequence[Reason], record_id: str | None = None, *, hint: str = "") -> None:
-        super().__init__(reasons, record_id)
-        if hint:
-            FusionGuardError.__init__(self, f"{self.message}; {hint}")
 
 
 @dataclass(frozen=True)

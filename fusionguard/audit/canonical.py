@@ -15,6 +15,8 @@ from typing import Any
 
 import rfc8785
 
+from fusionguard.errors import InvalidArgument
+
 _LIMIT = 2**53
 
 
@@ -60,7 +62,7 @@ def canonical_json(value: Any) -> bytes:
             return text.encode("utf-8")
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as error:
-        raise ValueError(f"value cannot be canonicalised as JSON: {error}") from None
+        raise InvalidArgument(f"value cannot be canonicalised as JSON: {error}") from None
 
 
 def parse_json_object(data: bytes | str) -> dict[str, Any]:
@@ -70,11 +72,11 @@ def parse_json_object(data: bytes | str) -> dict[str, Any]:
         seen: dict[str, Any] = {}
         for key, item in pairs:
             if key in seen:
-                raise ValueError(f"duplicate JSON key {key!r}")
+                raise InvalidArgument(f"duplicate JSON key {key!r}")
             seen[key] = item
         return seen
 
     value = json.loads(data, object_pairs_hook=no_duplicates)
     if not isinstance(value, dict):
-        raise ValueError("expected a JSON object")
+        raise InvalidArgument("expected a JSON object")
     return value

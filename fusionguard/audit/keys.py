@@ -33,7 +33,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from fusionguard.errors import BadSignature as BadSignature  # re-exported: it used to live here
 from fusionguard.errors import SigningKeyError
+from fusionguard.errors import UnknownKey as UnknownKey  # re-exported: it used to live here
 
 PASSPHRASE_ENV = "FUSIONGUARD_KEY_PASSPHRASE"
 RING_FILE = "ring.json"
@@ -227,14 +229,6 @@ class KeyRing:
                 for kid, key in self._verifiers.items()
             ],
         }
-
-
-class UnknownKey(SigningKeyError):
-    """A signature names a key that is not in the ring."""
-
-
-class BadSignature(SigningKeyError):
-    """A signature does not verify under the key it names."""
 
 
 def _passphrase() -> bytes | None:

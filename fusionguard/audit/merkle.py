@@ -17,12 +17,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from fusionguard.errors import ProofError as ProofError  # re-exported: it used to live here
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
-
-
-class ProofError(Exception):
-    """A Merkle proof does not verify."""
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -56,7 +54,7 @@ def root_hash(leaves: Sequence[bytes]) -> bytes:
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """PATH(m, D[n]) of RFC 9162 §2.1.3.1 for the leaf at ``index``."""
     if not 0 <= index < len(leaves):
-        raise ValueError(f"leaf index {index} is outside a tree of size {len(leaves)}")
+        raise ProofError(f"leaf index {index} is outside a tree of size {len(leaves)}")
     proof: list[bytes] = []
     lo, hi = 0, len(leaves)
     # Walk down from the root, collecting the sibling subtree hashes; reverse at the end so the
@@ -77,7 +75,7 @@ def consistency_proof(leaves: Sequence[bytes], old_size: int) -> list[bytes]:
     """PROOF(m, D[n]) of RFC 9162 §2.1.4.1 between the tree of ``old_size`` leaves and all of them."""
     n = len(leaves)
     if not 0 < old_size <= n:
-        raise ValueError(f"cannot prove consistency from size {old_size} to size {n}")
+        raise ProofError(f"cannot prove consistency from size {old_size} to size {n}")
     return _subproof(old_size, leaves, True)
 
 
@@ -174,7 +172,7 @@ class CompactTree:
 
     def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
         if len(nodes) != bin(size).count("1"):
-            raise ValueError(f"a compact tree of size {size} needs {bin(size).count('1')} nodes")
+            raise ProofError(f"a compact tree of size {size} needs {bin(size).count('1')} nodes")
         self.size = size
         self.nodes = list(nodes)
 
@@ -203,6 +201,6 @@ class CompactTree:
     @classmethod
     def from_bytes(cls, size: int, blob: bytes) -> CompactTree:
         if len(blob) % HASH_SIZE:
-            raise ValueError("compact tree blob is not a whole number of hashes")
+            raise ProofError("compact tree blob is not a whole number of hashes")
         nodes = [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
         return cls(size, nodes)

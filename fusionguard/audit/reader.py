@@ -49,6 +49,8 @@ class Filters:
     watermark_id: str | None = None
     taken_down: bool | None = None
     limit: int | None = None
+    #: Newest first (``limit`` then keeps the newest records), as ``audit list`` shows them.
+    newest_first: bool = False
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -99,7 +101,7 @@ class LogSnapshot:
         return stored_record(row)
 
     def query(self, filters: Filters = Filters()) -> list[StoredRecord]:
-        query = select(AuditRow).order_by(AuditRow.seq)
+        query = select(AuditRow).order_by(AuditRow.seq.desc() if filters.newest_first else AuditRow.seq)
         if filters.since:
             query = query.where(AuditRow.created_at >= naive_utc(filters.since))
         if filters.until:

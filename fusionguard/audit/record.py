@@ -24,9 +24,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from fusionguard.errors import InvalidRecord
+
 SCHEMA = "fusionguard.audit-record/v1"
-Kind = Literal["run", "takedown", "consent"]
-Decision = Literal["allowed", "blocked", "takedown", "enrolled", "granted", "revoked", "erased"]
+#: ``release`` records say that an ``allowed`` run's output was never released (a crash or a failure
+#: between appending the record and renaming the output into place); they refer to that run.
+Kind = Literal["run", "takedown", "release", "consent"]
+Decision = Literal[
+    "allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased"
+]
+
+#: Longest values the database columns hold (VARCHAR sizes in fusionguard.store.models). Checked when a
+#: record is built, so SQLite (which ignores VARCHAR sizes) and PostgreSQL refuse exactly the same records.
+MAX_ACTOR = 200
+MAX_MODEL_NAME = 200
+MAX_MODEL_LICENSE = 100
+MAX_IDENTITY_ID = 64
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -36,7 +49,15 @@ _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise ValueError(message)
+        raise InvalidRecord(message)
+
+
+def _require_length(value: str, limit: int, what: str) -> None:
+    _require(isinstance(value, str), f"{what} must be a string, got {type(value).__name__}")
+    _require(
+        len(value) <= limit,
+        f"{what} is {len(value)} characters long, more than the audit log's limit of {limit}; shorten it",
+    )
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -63,6 +84,9 @@ class ModelInfo:
 
     def __post_init__(self) -> None:
         _require(bool(self.name), "model name must not be empty")
+        _require_length(self.name, MAX_MODEL_NAME, "model name")
+        _require_length(self.version, MAX_MODEL_NAME, "model version")
+        _require_length(self.license, MAX_MODEL_LICENSE, "model license")
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "license": self.license}
@@ -93,6 +117,8 @@ class InputRef:
     def __post_init__(self) -> None:
         _require(self.role in ("source", "target"), f"unknown input role {self.role!r}")
         _require(bool(_SHA256.match(self.sha256)), "input hash must be 64 lowercase hex digits")
+        for identity in self.identities:
+            _require_length(identity, MAX_IDENTITY_ID, "identity ID")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,13 +171,14 @@ class AuditRecord:
     seq: int | None = None
 
     def __post_init__(self) -> None:
-        _require(self.kind in ("run", "takedown", "consent"), f"unknown record kind {self.kind!r}")
+        _require(self.kind in ("run", "takedown", "release", "consent"), f"unknown record kind {self.kind!r}")
         _require(
-            self.decision in ("allowed", "blocked", "takedown", *CONSENT_ACTIONS),
+            self.decision in ("allowed", "blocked", "takedown", "not_released", *CONSENT_ACTIONS),
             f"bad decision {self.decision!r}",
         )
         _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
         _require(self.timestamp.tzinfo is not None, "timestamp must be timezone-aware")
+        _require_length(self.actor, MAX_ACTOR, "actor")
         if self.kind == "run":
             _require(self.decision != "takedown", "a run record is allowed or blocked")
             _require(
@@ -175,6 +202,12 @@ class AuditRecord:
             _require(
                 self.decision != "blocked" or self.output is None,
                 "a blocked run releases no output",
+            )
+        elif self.kind == "release":
+            _require(self.decision == "not_released", "a release record has decision 'not_released'")
+            _require(
+                self.refers_to is not None and bool(_RECORD_ID.match(self.refers_to)),
+                "a release record refers to the run record whose output it concerns",
             )
         elif self.kind == "consent":
             _check_consent_record(self)
@@ -218,7 +251,7 @@ class AuditRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuditRecord:
         if data.get("schema") != SCHEMA:
-            raise ValueError(f"unsupported record schema {data.get('schema')!r} (expected {SCHEMA})")
+            raise InvalidRecord(f"unsupported record schema {data.get('schema')!r} (expected {SCHEMA})")
 
         def inputs(items: list[dict[str, Any]]) -> tuple[InputRef, ...]:
             return tuple(
@@ -254,6 +287,18 @@ def takedown_record(refers_to: str, reason: str, *, actor: str, timestamp: datet
         actor=actor,
         refers_to=refers_to,
         reasons=({"check": "takedown", "subject": "output", "detail": reason, "data": {}},),
+    )
+
+
+def not_released_record(refers_to: str, detail: str, *, actor: str, timestamp: datetime) -> AuditRecord:
+    """Says that the output of the ``allowed`` run ``refers_to`` never reached its destination."""
+    return AuditRecord(
+        kind="release",
+        decision="not_released",
+        timestamp=timestamp,
+        actor=actor,
+        refers_to=refers_to,
+        reasons=({"check": "release", "subject": "output", "detail": detail, "data": {}},),
     )
 
 

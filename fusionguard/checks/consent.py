@@ -42,6 +42,9 @@ class ConsentRules(Protocol):
     @property
     def max_distance(self) -> float | None: ...
 
+    @property
+    def min_face_size(self) -> int: ...
+
 
 @dataclass
 class ConsentFindings:
@@ -70,6 +73,13 @@ class ConsentCheck:
         self.registry = registry
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the detection threads (a later check starts them again)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def _threshold(self, rules: ConsentRules) -> float:
         return rules.max_distance if rules.max_distance is not None else self.backend.match_threshold
@@ -111,6 +121,23 @@ class ConsentCheck:
                     )
                 )
             for number, face in enumerate(faces, start=1):
+                if face.size < rules.min_face_size:
+                    # Too small to match reliably: its consent cannot be verified either way.
+                    if (role == "target" and rules.unknown_target_faces == "allow") or not rules.required:
+                        continue
+                    if role == "target" and rules.unknown_target_faces == "anonymise":
+                        findings.to_anonymise.setdefault(label, []).append(face)  # unverifiable: hidden
+                        continue
+                    findings.reasons.append(
+                        Reason(
+                            "consent",
+                            label,
+                            f"face {number} is {face.size} px, smaller than the policy's min_face_size "
+                            f"{rules.min_face_size} px: too small to match; its consent cannot be verified",
+                            {"box": _box(face), "size": face.size, "min_face_size": rules.min_face_size},
+                        )
+                    )
+                    continue
                 identity, data = self._identify(face, rules)
                 anonymise = role == "target" and rules.unknown_target_faces == "anonymise"
                 if anonymise and (identity is None or role not in self.registry.active_roles(identity)):
@@ -176,6 +203,8 @@ class ConsentCheck:
             return []
         reasons = []
         for number, face in enumerate(self.backend.detect(output_rgb), start=1):
+            if face.size < rules.min_face_size:
+                continue  # too small to be anyone's recognisable likeness by the policy's measure
             identity, data = self._identify(face, rules)
             if identity is None:
                 continue
@@ -198,14 +227,18 @@ class ConsentCheck:
         """Reasons to block if the output's face is not one of the source identities."""
         if not rules.verify_output_identity or not rules.required:
             return []
-        faces = self.backend.detect(output_rgb)
+        found = self.backend.detect(output_rgb)
+        faces = [face for face in found if face.size >= rules.min_face_size]
         if not faces:
             return [
                 Reason(
                     "consent",
                     "output",
-                    "no face found in the output; the swapped identity cannot be verified",
-                    {"faces": 0},
+                    "no face found in the output; the swapped identity cannot be verified"
+                    if not found
+                    else f"no face in the output is at least min_face_size {rules.min_face_size} px; "
+                    "the swapped identity cannot be verified",
+                    {"faces": len(found), "min_face_size": rules.min_face_size},
                 )
             ]
         for face in faces:

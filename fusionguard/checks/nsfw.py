@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from fusionguard.errors import BadInput, ModelUnavailable
+from fusionguard.errors import BadInput, InvalidArgument, ModelUnavailable
 from fusionguard.media import from_array
 
 __all__ = [
@@ -108,9 +108,9 @@ class OpenNsfwOnnx:
         verify: bool = True,
     ) -> None:
         if threads < 1:
-            raise ValueError("threads must be >= 1")
+            raise InvalidArgument("threads must be >= 1")
         if batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
+            raise InvalidArgument("batch_size must be >= 1")
         self.threads = threads
         self.batch_size = batch_size
         self.verify = verify
@@ -277,7 +277,7 @@ class FakeNsfw:
 
     def __init__(self, score: float | Callable[[np.ndarray], float] = 0.0) -> None:
         if not callable(score) and not 0.0 <= float(score) <= 1.0:
-            raise ValueError("a constant fake score must be in [0, 1]")
+            raise InvalidArgument("a constant fake score must be in [0, 1]")
         self._score = score
         self.calls = 0
         self.seen = 0

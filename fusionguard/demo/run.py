@@ -23,17 +23,16 @@ import cv2
 import numpy as np
 
 from fusionguard.adapters import protect_paths
-from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.record import ModelInfo
 from fusionguard.audit.verify import verify_log
-from fusionguard.config import Settings, make_private_home, utc_now
+from fusionguard.config import Settings
 from fusionguard.demo import swap
 from fusionguard.errors import AlreadyEnrolled, ConfigError, PolicyViolation
 from fusionguard.guard import Guard
+from fusionguard.home import initialise
 from fusionguard.media import encode_image, load_image
 from fusionguard.registry import ConsentRegistry, enrol_photos
-from fusionguard.store import db
 from fusionguard.trace import Tracer
 
 DEMO_MODEL = ModelInfo("fusionguard-demo-swap", "1.0", "apache-2.0")
@@ -96,10 +95,7 @@ def _leak(path: Path, out: Path) -> Path:
 
 
 def run_demo(settings: Settings, out: Path, echo: Callable[[str], None] = print) -> None:
-    make_private_home(settings.home)
-    if not (settings.keys_dir / "ring.json").exists():
-        KeyRing.create(settings.keys_dir, now=utc_now())
-    db.upgrade(db.open_engine(settings.db_url))
+    initialise(settings)  # what `fusionguard init` does; idempotent
     out.mkdir(parents=True, exist_ok=True)
     guard = Guard.from_policy("default", home=settings.home, db_url=settings.db_url, actor="demo")
     registry = guard.registry

@@ -34,6 +34,8 @@ import face_recognition_models
 import numpy as np
 import numpy.typing as npt
 
+from fusionguard.errors import InvalidArgument
+
 __all__ = ["process_image", "swap_face"]
 
 FloatArray = npt.NDArray[np.float32]
@@ -91,7 +93,7 @@ def _landmarks_locked(rgb: ImageArray, role: str) -> FloatArray:
         # found nothing in an image that is small to begin with.
         rects = list(models.detector(small, 1))
     if not rects:
-        raise ValueError(f"no face found in the {role} image")
+        raise InvalidArgument(f"no face found in the {role} image")
     best = max(rects, key=lambda r: r.width() * r.height())
     # Landmarks on the full-resolution image: the rectangle scales back exactly, and the predictor
     # is cheap, so the downscale only costs detection precision, never landmark precision.
@@ -158,9 +160,9 @@ def _match_colour(face: ImageArray, target: ImageArray, mask: ImageArray) -> Ima
 
 def _as_rgb(image: np.ndarray, role: str) -> ImageArray:
     if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"the {role} image must be an RGB array of shape (H, W, 3), got {image.shape}")
+        raise InvalidArgument(f"the {role} image must be an RGB array of shape (H, W, 3), got {image.shape}")
     if image.dtype != np.uint8:
-        raise ValueError(f"the {role} image must be uint8, got {image.dtype}")
+        raise InvalidArgument(f"the {role} image must be uint8, got {image.dtype}")
     return np.ascontiguousarray(image)
 
 
@@ -180,7 +182,7 @@ def swap_face(source_rgb: np.ndarray, target_rgb: np.ndarray) -> ImageArray:
 
     matrix, _ = cv2.estimateAffinePartial2D(source_points[_INNER], target_points[_INNER], method=cv2.LMEDS)
     if matrix is None:  # degenerate landmarks; cannot happen with a real 68-point fit
-        raise ValueError("could not align the source face to the target face")
+        raise InvalidArgument("could not align the source face to the target face")
     height, width = target.shape[:2]
     # Reflecting the border rather than padding with black: if the warped source does not cover
     # the whole mask, the fill is still face-coloured and never bleeds black into the blend.
@@ -194,7 +196,7 @@ def swap_face(source_rgb: np.ndarray, target_rgb: np.ndarray) -> ImageArray:
 
     mask = _face_mask(target_points, warped_points, (height, width))
     if not mask.any():
-        raise ValueError("the faces do not overlap after alignment")
+        raise InvalidArgument("the faces do not overlap after alignment")
     warped = _match_colour(warped, target, mask)
 
     x, y, w, h = cv2.boundingRect(mask)
@@ -222,7 +224,7 @@ def process_image(source_paths: list[str], target_path: str, output_path: str) -
     OSError when the output cannot be written.
     """
     if not source_paths:
-        raise ValueError("no source image given")
+        raise InvalidArgument("no source image given")
     source = _read_rgb(source_paths[0], "source")
     target = _read_rgb(target_path, "target")
     swapped = swap_face(source, target)
@@ -234,5 +236,5 @@ def process_image(source_paths: list[str], target_path: str, output_path: str) -
 def _read_rgb(path: str, role: str) -> ImageArray:
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     if bgr is None:
-        raise ValueError(f"could not read the {role} image {path!r}")
+        raise InvalidArgument(f"could not read the {role} image {path!r}")
     return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)

@@ -45,7 +45,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fusionguard.errors import ModelUnavailable
+from fusionguard.errors import InvalidArgument, ModelUnavailable
 
 from ._embed_worker import CHIP_SIZE, EmbedWorkers
 from .base import DLIB_5_LANDMARKS, Face, MatchingMixin, Metric, check_rgb
@@ -109,13 +109,13 @@ class DlibBackend(MatchingMixin):
         embed_processes: int = 0,
     ) -> None:
         if embed_processes < 0:
-            raise ValueError("embed_processes must be >= 0 (0 embeds in this process)")
+            raise InvalidArgument("embed_processes must be >= 0 (0 embeds in this process)")
         if upsample is not None and not 0 <= upsample <= 3:
-            raise ValueError("upsample must be None or 0..3")
+            raise InvalidArgument("upsample must be None or 0..3")
         if jitter < 1:
-            raise ValueError("jitter must be >= 1 (1 means no jitter)")
+            raise InvalidArgument("jitter must be >= 1 (1 means no jitter)")
         if detect_max_side < 64:
-            raise ValueError("detect_max_side must be >= 64")
+            raise InvalidArgument("detect_max_side must be >= 64")
         self.upsample = upsample
         self.min_score = float(min_score)
         self.min_size = int(min_size)

@@ -69,6 +69,8 @@ def open_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not Path(database).parent.is_dir():
             raise AuditError(f"database directory {Path(database).parent} does not exist")
+        if database and database != ":memory:":
+            _refuse_read_only_shm(Path(database))
     try:
         engine = create_engine(parsed, pool_pre_ping=not sqlite, **options)
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
@@ -76,6 +78,21 @@ def open_engine(url: str) -> Engine:
     if sqlite:
         _configure_sqlite(engine, synchronous, parsed.database)
     return engine
+
+
+def _refuse_read_only_shm(database: Path) -> None:
+    """SQLite maps ``<db>-shm`` into memory; a read-only one kills the process with SIGBUS on first use.
+    Say so before opening instead (the owner's write bit is checked too: root ignores permissions)."""
+    shm = database.with_name(database.name + "-shm")
+    try:
+        mode = os.stat(shm).st_mode
+    except OSError:
+        return
+    if not (mode & stat.S_IWUSR) or not os.access(shm, os.R_OK | os.W_OK):
+        raise AuditError(
+            f"{shm} is read-only, and SQLite cannot open {database.name} with it; make it writable "
+            f"('chmod u+rw {shm}') or, when no process uses the database, remove it"
+        )
 
 
 def _private_sqlite_files(database: str | None) -> None:

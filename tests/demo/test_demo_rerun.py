@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 def _people(home: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, object]]:
     capsys.readouterr()
     assert main(["--home", str(home), "consent", "list", "--json"]) == 0
-    return {p["display_name"] or p["identity_id"]: p for p in json.loads(capsys.readouterr().out)}
+    listed = json.loads(capsys.readouterr().out)["identities"]  # --json carries "ok" (issue 11)
+    return {p["display_name"] or p["identity_id"]: p for p in listed}
 
 
 def _demo(home: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> str:
