@@ -46,6 +46,7 @@ from fusionguard.checks.consent import ConsentCheck, ConsentFindings
 from fusionguard.checks.license import LicenseCheck
 from fusionguard.checks.nsfw import NsfwBackend
 from fusionguard.config import Clock, Settings, utc_now
+from fusionguard.content_fingerprint import ContentFingerprint
 from fusionguard.errors import (
     BadInput,
     ConfigError,
@@ -62,6 +63,7 @@ from fusionguard.fingerprint import pdq_hash
 from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
 from fusionguard.policy import Policy
 from fusionguard.registry.registry import ConsentRegistry
+from fusionguard.trace_index import save_fingerprint
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
 
@@ -125,6 +127,7 @@ class _Marked:
     watermark_id: int
     encoded: bytes
     ref: OutputRef
+    fingerprint: bytes = b""  # the content fingerprint (trace_fingerprints row), see OutputRef.fingerprint
 
 
 class Hooks:
@@ -311,7 +314,9 @@ class Guard:
                 output = from_array(produced, color_order=color_order, source="pipeline output")
                 # Marking (watermark, encoding, PDQ) is pure computation on the output: it starts beside
                 # the post-checks to use the second core, and its result is used only if they pass.
-                marking = self._background.submit(self._mark, output, timer)
+                marking = self._background.submit(
+                    self._mark, output, timer, loaded_target.rgb if loaded_target is not None else None
+                )
                 try:
                     self._post_checks(output, model, refs, findings, extra)
                 except BaseException:
@@ -458,7 +463,7 @@ class Guard:
         if reasons:
             self._block(model, refs, reasons, extra)
 
-    def _mark(self, output: np.ndarray, timer: StepTimer) -> _Marked:
+    def _mark(self, output: np.ndarray, timer: StepTimer, target: np.ndarray | None = None) -> _Marked:
         """Watermark the output (verified by detection), encode it without metadata, hash it."""
         if min(output.shape[:2]) < self.policy.watermark.min_size:
             raise WatermarkError(
@@ -479,13 +484,17 @@ class Guard:
         with timer("fingerprint"):
             encoded = encode_image(marked, self.policy.media.output_format)
             fingerprint = pdq_hash(marked)
+            # Crop-tolerant content fingerprint of the released output (and of the target it was made
+            # from): what a trace checks an image against before it calls a watermark hit verified.
+            content = ContentFingerprint.compute(marked, target).to_bytes()
         output_ref = OutputRef(
             sha256=sha256_hex(encoded),
             watermark_id=format_watermark_id(watermark_id),
             pdq=fingerprint.hex(),
             pdq_quality=int(fingerprint.quality),
+            fingerprint=sha256_hex(content),
         )
-        return _Marked(marked, watermark_id, encoded, output_ref)
+        return _Marked(marked, watermark_id, encoded, output_ref, content)
 
     def _record_release(
         self,
@@ -508,6 +517,8 @@ class Guard:
         try:
             record = self._run_record("allowed", model, refs, extra, output=output_ref)
             with timer("record"):
+                if marked.fingerprint:  # stored first: a record never exists without its fingerprint
+                    save_fingerprint(self.log.engine, record.record_id, marked.fingerprint)
                 receipt = self.log.append(record)
             if destination is not None and staged is not None:
                 with timer("release"):

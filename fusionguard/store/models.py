@@ -110,3 +110,12 @@ class ReferenceEmbedding(Base):
     model_id: Mapped[str] = mapped_column(String(100), index=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     photo_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class TraceFingerprintRow(Base):
+    """A released output's content fingerprint (:mod:`fusionguard.content_fingerprint`), by record ID."""
+
+    __tablename__ = "trace_fingerprints"
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,355 @@
+"""The persisted trace index: finds candidate records for an image in milliseconds at a million records.
+
+Two parts, both files under ``<home>/trace-index/`` that are memory-mapped, not loaded:
+
+* whole-image PDQ hashes of every allowed output (brute force, ``PdqIndex``-style, a few ms per
+  query at 1M);
+* locality-sensitive tables over the outputs' ORB descriptors: table ``t`` keys every descriptor by
+  its bytes ``3t .. 3t+2`` (24 bits); a query's descriptors vote for the records sharing a key, and
+  the records with the most votes are the candidates. A crop keeps a share of the output's
+  keypoints, and a true pair (Hamming ~10-40 of 256) agrees on a 24-bit key with p ~ 0.1-0.4, so a
+  crop's record collects several votes while a random record gets ~0.
+
+The index is a cache of the database, which stays the truth: candidates are always re-checked
+against the stored fingerprint, whose hash the signed record carries. ``meta.json`` says which log
+(origin) and up to which sequence number the files cover; records appended since are read from the
+database when the index is opened (one indexed range query) and searched from memory; when that tail
+grows past :data:`TAIL_LIMIT` (or a tenth of the index) the files are rebuilt. ``rebuild`` and
+``verify`` are the explicit paths (``fusionguard trace-index``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from fusionguard.content_fingerprint import QueryFeatures
+from fusionguard.errors import AuditError
+from fusionguard.fingerprint import MATCH_DISTANCE, PdqHash, PdqIndex
+from fusionguard.store import db
+from fusionguard.store.models import AuditRow, TraceFingerprintRow
+
+FORMAT: Final = "fusionguard.trace-index/v1"
+TABLES: Final = 4
+KEY_BITS: Final = 24
+TAIL_LIMIT: Final = 20_000
+#: Candidates need this many LSH votes (or a whole-image PDQ match).
+MIN_VOTES: Final = 2
+
+I64 = npt.NDArray[np.int64]
+U32 = npt.NDArray[np.uint32]
+U8 = npt.NDArray[np.uint8]
+
+
+def save_fingerprint(engine: Engine, record_id: str, data: bytes) -> None:
+    """Store a released output's fingerprint (before its record is appended); fails closed."""
+    try:
+        with engine.connect().execution_options(**{db.WRITE: True}) as connection, connection.begin():
+            connection.execute(insert(TraceFingerprintRow).values(record_id=record_id, data=data))
+    except SQLAlchemyError as error:
+        raise AuditError(
+            f"could not store the output's content fingerprint in {db.describe(str(engine.url))}: "
+            f"{db.first_line(error)}; nothing released"
+        ) from None
+
+
+def load_fingerprints(engine: Engine, record_ids: Iterable[str]) -> dict[str, bytes]:
+    """Stored fingerprints by record ID (records without one are absent)."""
+    wanted = sorted(set(record_ids))
+    if not wanted:
+        return {}
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(TraceFingerprintRow.record_id, TraceFingerprintRow.data).where(
+                    TraceFingerprintRow.record_id.in_(wanted)
+                )
+            ).all()
+    except SQLAlchemyError as error:
+        raise AuditError(f"could not read the trace fingerprints: {db.first_line(error)}") from None
+    return {str(row.record_id): bytes(row.data) for row in rows}
+
+
+def descriptors_of(blob: bytes | None) -> U8:
+    """The (n, 32) descriptors of a stored fingerprint, read from its header without a full parse."""
+    if not blob or blob[:4] != b"FGC1":
+        return np.zeros((0, 32), np.uint8)
+    n = struct.unpack_from(">H", blob, 8)[0]
+    return np.frombuffer(blob, np.uint8, 32 * n, 11 + 4 * n).reshape(n, 32)
+
+
+def _keys(descriptors: U8, table: int) -> U32:
+    d = descriptors.astype(np.uint32)
+    keys = (d[:, 3 * table] << 16) | (d[:, 3 * table + 1] << 8) | d[:, 3 * table + 2]
+    return keys.astype(np.uint32, copy=False)
+
+
+@dataclass
+class _Tables:
+    """LSH tables over rows 0..n-1: per table, bucket offsets and the row of each entry."""
+
+    offsets: list[U32]
+    rows: list[U32]
+
+    @classmethod
+    def build(cls, owners: U32, descriptors: U8) -> _Tables:
+        """``descriptors[i]`` belongs to row ``owners[i]``."""
+        offsets, rows = [], []
+        for table in range(TABLES):
+            keys = _keys(descriptors, table)
+            order = np.argsort(keys, kind="stable")
+            counts = np.bincount(keys, minlength=1 << KEY_BITS)
+            offset = np.zeros((1 << KEY_BITS) + 1, dtype=np.uint32)
+            np.cumsum(counts, out=offset[1:])
+            offsets.append(offset)
+            rows.append(owners[order].astype(np.uint32))
+        return cls(offsets, rows)
+
+    def votes(self, descriptors: U8) -> tuple[U32, I64]:
+        """(rows, votes) of the rows that share a key with any query descriptor, in any table."""
+        found: list[U32] = []
+        for table in range(TABLES):
+            keys = _keys(descriptors, table)
+            starts = self.offsets[table][keys].astype(np.int64)
+            ends = self.offsets[table][keys + 1].astype(np.int64)
+            lengths = ends - starts
+            total = int(lengths.sum())
+            if total == 0:
+                continue
+            # All bucket ranges gathered at once: position k of the result is starts[b] + (k - first[b]).
+            first = np.cumsum(lengths) - lengths
+            index = np.arange(total, dtype=np.int64) - np.repeat(first - starts, lengths)
+            found.append(np.asarray(self.rows[table][index]))
+        if not found:
+            return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+        rows, votes = np.unique(np.concatenate(found), return_counts=True)
+        return rows.astype(np.uint32), votes.astype(np.int64)
+
+
+@dataclass
+class _Part:
+    """One searchable set of records: the persisted files or the in-memory tail."""
+
+    seqs: I64
+    pdq: PdqIndex
+    tables: _Tables
+
+
+def _mapped_pdq(rows: I64, words: npt.NDArray[np.uint64]) -> PdqIndex:
+    """A PdqIndex over memory-mapped arrays (no copy: opening the index reads nothing)."""
+    if words.shape != (4, len(rows)):
+        raise ValueError("PDQ words do not match the rows")
+    index = PdqIndex()
+    index._ids, index._words, index._size = rows, words, len(rows)  # the layout PdqIndex keeps
+    return index
+
+
+def _part_from(seqs: list[int], pdqs: list[bytes | None], descriptors: list[U8]) -> _Part:
+    seq_array = np.array(seqs, dtype=np.int64)
+    with_pdq = [i for i, p in enumerate(pdqs) if p is not None]
+    pdq = PdqIndex(np.array(with_pdq, dtype=np.int64), [PdqHash(pdqs[i] or b"", 100) for i in with_pdq])
+    owners = np.repeat(np.arange(len(seqs), dtype=np.uint32), [len(d) for d in descriptors])
+    stacked = np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8)
+    return _Part(seq_array, pdq, _Tables.build(owners, stacked.reshape(-1, 32)))
+
+
+def _rows(
+    engine: Engine, after: int, batch: int = 20_000
+) -> Iterator[tuple[int, bytes | None, bytes | None]]:
+    """(seq, whole-output PDQ bytes, fingerprint blob) of allowed records after ``after``, in order."""
+    query = (
+        select(AuditRow.seq, AuditRow.pdq, TraceFingerprintRow.data)
+        .outerjoin(TraceFingerprintRow, TraceFingerprintRow.record_id == AuditRow.record_id)
+        .where(AuditRow.decision == "allowed")
+    )
+    last = after
+    with engine.connect() as connection:
+        while True:
+            rows = connection.execute(
+                query.where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
+            ).all()
+            if not rows:
+                return
+            for row in rows:
+                pdq = bytes.fromhex(row.pdq) if row.pdq else None
+                yield int(row.seq), pdq, bytes(row.data) if row.data is not None else None
+            last = int(rows[-1].seq)
+
+
+def _collect(
+    rows: Iterable[tuple[int, bytes | None, bytes | None]],
+) -> tuple[list[int], list[bytes | None], list[U8]]:
+    seqs: list[int] = []
+    pdqs: list[bytes | None] = []
+    descriptors: list[U8] = []
+    for seq, pdq, blob in rows:
+        seqs.append(seq)
+        pdqs.append(pdq)
+        descriptors.append(descriptors_of(blob))
+    return seqs, pdqs, descriptors
+
+
+class TraceIndex:
+    """Candidate search over a log's outputs, persisted in ``directory``."""
+
+    def __init__(
+        self, directory: Path, origin: str, persisted: _Part | None, last_seq: int, tail: _Part
+    ) -> None:
+        self.directory = directory
+        self.origin = origin
+        self.persisted = persisted
+        self.last_seq = last_seq
+        self.tail = tail
+
+    def __len__(self) -> int:
+        return (len(self.persisted.seqs) if self.persisted else 0) + len(self.tail.seqs)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def write(
+        directory: Path, origin: str, seqs: list[int], pdqs: list[bytes | None], descriptors: list[U8]
+    ) -> None:
+        """Write an index of these records (atomically: a sibling directory renamed into place)."""
+        part = _part_from(seqs, pdqs, descriptors)
+        staging = directory.with_name(directory.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        np.save(staging / "seqs.npy", part.seqs)
+        np.save(staging / "pdq_rows.npy", part.pdq.ids)
+        np.save(staging / "pdq_words.npy", np.ascontiguousarray(part.pdq.words.T))  # word-major (4, N)
+        for table in range(TABLES):
+            np.save(staging / f"lsh{table}_offsets.npy", part.tables.offsets[table])
+            np.save(staging / f"lsh{table}_rows.npy", part.tables.rows[table])
+        last = int(part.seqs[-1]) if len(part.seqs) else -1
+        meta = {"format": FORMAT, "origin": origin, "last_seq": last, "records": len(seqs), "tables": TABLES}
+        (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            os.replace(directory, old)
+        os.replace(staging, directory)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @staticmethod
+    def _load(directory: Path, origin: str) -> tuple[_Part, int] | None:
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if meta.get("format") != FORMAT or meta.get("origin") != origin or meta.get("tables") != TABLES:
+            return None
+        try:
+
+            def load(name: str) -> Any:
+                return np.load(directory / name, mmap_mode="r")
+
+            seqs = load("seqs.npy")
+            pdq = _mapped_pdq(load("pdq_rows.npy"), load("pdq_words.npy"))
+            tables = _Tables(
+                [load(f"lsh{t}_offsets.npy") for t in range(TABLES)],
+                [load(f"lsh{t}_rows.npy") for t in range(TABLES)],
+            )
+        except (OSError, ValueError):
+            return None
+        if len(seqs) != meta.get("records"):
+            return None
+        return _Part(seqs, pdq, tables), int(meta["last_seq"])
+
+    @classmethod
+    def open(cls, directory: Path, engine: Engine, origin: str, *, auto_rebuild: bool = True) -> TraceIndex:
+        """The persisted index plus the records appended since it was written (rebuilt when stale)."""
+        loaded = cls._load(directory, origin)
+        if loaded is None and auto_rebuild:
+            cls.rebuild(directory, engine, origin)
+            loaded = cls._load(directory, origin)
+        persisted, last = loaded if loaded is not None else (None, -1)
+        try:
+            tail_rows = _collect(_rows(engine, last))
+        except SQLAlchemyError as error:
+            raise AuditError(f"could not read the trace fingerprints: {error}") from None
+        size = len(persisted.seqs) if persisted is not None else 0
+        if auto_rebuild and len(tail_rows[0]) > max(TAIL_LIMIT, size // 10):
+            cls.rebuild(directory, engine, origin)
+            return cls.open(directory, engine, origin, auto_rebuild=False)
+        return cls(directory, origin, persisted, last, _part_from(*tail_rows))
+
+    @classmethod
+    def in_memory(cls, engine: Engine, origin: str) -> TraceIndex:
+        """An index built from the database in memory (tests, one-off traces); nothing is written."""
+        try:
+            rows = _collect(_rows(engine, -1))
+        except SQLAlchemyError as error:
+            raise AuditError(f"could not read the trace fingerprints: {db.first_line(error)}") from None
+        return cls(Path("/nonexistent"), origin, None, -1, _part_from(*rows))
+
+    @classmethod
+    def rebuild(cls, directory: Path, engine: Engine, origin: str) -> int:
+        """Rewrite the index from the database; returns the number of records it covers."""
+        seqs, pdqs, descriptors = _collect(_rows(engine, -1))
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        cls.write(directory, origin, seqs, pdqs, descriptors)
+        return len(seqs)
+
+    def verify(self, engine: Engine) -> list[str]:
+        """Compare the persisted files with the database; an empty list means they agree."""
+        problems: list[str] = []
+        if self.persisted is None:
+            return ["no persisted index"]
+        seqs, pdqs, descriptors = _collect(_rows(engine, -1))
+        covered = [i for i, s in enumerate(seqs) if s <= self.last_seq]
+        if len(covered) != len(self.persisted.seqs):
+            problems.append(f"index covers {len(self.persisted.seqs)} records, the database {len(covered)}")
+            return problems
+        if not np.array_equal(np.array([seqs[i] for i in covered], dtype=np.int64), self.persisted.seqs):
+            problems.append("the index's sequence numbers differ from the database's")
+            return problems
+        expected = _part_from(
+            [seqs[i] for i in covered], [pdqs[i] for i in covered], [descriptors[i] for i in covered]
+        )
+        if not np.array_equal(expected.pdq.words, self.persisted.pdq.words):
+            problems.append("whole-image hashes differ from the database's")
+        for table in range(TABLES):
+            if not (
+                np.array_equal(expected.tables.offsets[table], self.persisted.tables.offsets[table])
+                and np.array_equal(expected.tables.rows[table], self.persisted.tables.rows[table])
+            ):
+                problems.append(f"feature table {table} differs from the database's")
+        return problems
+
+    # -- search --------------------------------------------------------------------------------
+
+    def candidates(self, query: QueryFeatures, limit: int = 16) -> list[int]:
+        """Sequence numbers of the records most likely to show the query, best first."""
+        scored: dict[int, float] = {}
+        for part in (self.persisted, self.tail):
+            if part is None or len(part.seqs) == 0:
+                continue
+            if len(query.descriptors):
+                rows, votes = part.tables.votes(query.descriptors)
+                keep = votes >= MIN_VOTES
+                rows, votes = rows[keep], votes[keep]
+                if len(rows) > limit:
+                    top = np.argpartition(-votes, limit - 1)[:limit]
+                    rows, votes = rows[top], votes[top]
+                for row, count in zip(rows.tolist(), votes.tolist(), strict=True):
+                    seq = int(part.seqs[row])
+                    scored[seq] = max(scored.get(seq, 0.0), float(count))
+            if len(part.pdq):
+                for row, distance in part.pdq.search_any(list(query.pdq), MATCH_DISTANCE, limit):
+                    seq = int(part.seqs[row])
+                    # A whole-image match ranks with the best feature matches.
+                    scored[seq] = max(scored.get(seq, 0.0), 1000.0 - distance)
+        ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
+        return [seq for seq, _ in ranked[:limit]]
