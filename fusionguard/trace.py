@@ -278,4 +278,6 @@ class Tracer:
             notes.append(
                 "the image matches the photo a record's output was made from (its target), not an output"
             )
+        if not notes:
+            notes.append("no match: no readable watermark and no released output with this content")
         return TraceResult(source, (), "; ".join(notes), quality, verdict="no_match", related=targets)

@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from fusionguard.content_fingerprint import QueryFeatures
 from fusionguard.errors import AuditError
-from fusionguard.fingerprint import MATCH_DISTANCE, PdqHash, PdqIndex
+from fusionguard.fingerprint import MATCH_DISTANCE, PdqIndex
 from fusionguard.store import db
 from fusionguard.store.models import AuditRow, TraceFingerprintRow
 
@@ -95,26 +95,23 @@ def _keys(descriptors: U8, table: int) -> U32:
     return keys.astype(np.uint32, copy=False)
 
 
+def _table(owners: U32, keys: U32) -> tuple[U32, U32]:
+    """One table's bucket offsets (2**KEY_BITS + 1) and entry rows, sorted by key."""
+    order = np.argsort(keys, kind="stable")
+    counts = np.bincount(keys, minlength=1 << KEY_BITS)
+    offset = np.zeros((1 << KEY_BITS) + 1, dtype=np.uint32)
+    np.cumsum(counts, out=offset[1:])
+    rows = owners[order]
+    del order
+    return offset, rows.astype(np.uint32, copy=False)
+
+
 @dataclass
 class _Tables:
     """LSH tables over rows 0..n-1: per table, bucket offsets and the row of each entry."""
 
     offsets: list[U32]
     rows: list[U32]
-
-    @classmethod
-    def build(cls, owners: U32, descriptors: U8) -> _Tables:
-        """``descriptors[i]`` belongs to row ``owners[i]``."""
-        offsets, rows = [], []
-        for table in range(TABLES):
-            keys = _keys(descriptors, table)
-            order = np.argsort(keys, kind="stable")
-            counts = np.bincount(keys, minlength=1 << KEY_BITS)
-            offset = np.zeros((1 << KEY_BITS) + 1, dtype=np.uint32)
-            np.cumsum(counts, out=offset[1:])
-            offsets.append(offset)
-            rows.append(owners[order].astype(np.uint32))
-        return cls(offsets, rows)
 
     def votes(self, descriptors: U8) -> tuple[U32, I64]:
         """(rows, votes) of the rows that share a key with any query descriptor, in any table."""
@@ -155,13 +152,59 @@ def _mapped_pdq(rows: I64, words: npt.NDArray[np.uint64]) -> PdqIndex:
     return index
 
 
-def _part_from(seqs: list[int], pdqs: list[bytes | None], descriptors: list[U8]) -> _Part:
-    seq_array = np.array(seqs, dtype=np.int64)
-    with_pdq = [i for i, p in enumerate(pdqs) if p is not None]
-    pdq = PdqIndex(np.array(with_pdq, dtype=np.int64), [PdqHash(pdqs[i] or b"", 100) for i in with_pdq])
-    owners = np.repeat(np.arange(len(seqs), dtype=np.uint32), [len(d) for d in descriptors])
-    stacked = np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8)
-    return _Part(seq_array, pdq, _Tables.build(owners, stacked.reshape(-1, 32)))
+@dataclass
+class _Raw:
+    """Records read for an index, before the tables are sorted: keys per table, owner row per key."""
+
+    seqs: I64
+    pdq: PdqIndex
+    owners: U32
+    keys: list[U32]
+
+    def part(self) -> _Part:
+        tables = [_table(self.owners, keys) for keys in self.keys]
+        return _Part(self.seqs, self.pdq, _Tables([t[0] for t in tables], [t[1] for t in tables]))
+
+
+def _read(rows: Iterable[tuple[int, bytes | None, bytes | None]], chunk: int = 20_000) -> _Raw:
+    """Stream (seq, PDQ bytes, fingerprint blob) rows into keys; descriptors are not kept."""
+    seqs: list[int] = []
+    pdq_rows: list[int] = []
+    pdq_bits: list[bytes] = []
+    owners: list[U32] = []
+    keys: list[list[U32]] = [[] for _ in range(TABLES)]
+    pending: list[U8] = []
+    pending_rows: list[int] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        stacked = np.concatenate(pending)
+        owners.append(np.repeat(np.array(pending_rows, dtype=np.uint32), [len(p) for p in pending]))
+        for table in range(TABLES):
+            keys[table].append(_keys(stacked, table))
+        pending.clear()
+        pending_rows.clear()
+
+    for row, (seq, pdq, blob) in enumerate(rows):
+        seqs.append(seq)
+        if pdq is not None:
+            pdq_rows.append(row)
+            pdq_bits.append(pdq)
+        descriptors = descriptors_of(blob)
+        if len(descriptors):
+            pending.append(descriptors)
+            pending_rows.append(row)
+            if len(pending) >= chunk:
+                flush()
+    flush()
+    words = np.frombuffer(b"".join(pdq_bits), dtype=np.uint8).reshape(-1, 32)
+    pdq_index = PdqIndex(np.array(pdq_rows, dtype=np.int64), words)
+
+    def joined(parts: list[U32]) -> U32:
+        return np.concatenate(parts) if parts else np.zeros(0, np.uint32)
+
+    return _Raw(np.array(seqs, dtype=np.int64), pdq_index, joined(owners), [joined(k) for k in keys])
 
 
 def _rows(
@@ -187,19 +230,6 @@ def _rows(
             last = int(rows[-1].seq)
 
 
-def _collect(
-    rows: Iterable[tuple[int, bytes | None, bytes | None]],
-) -> tuple[list[int], list[bytes | None], list[U8]]:
-    seqs: list[int] = []
-    pdqs: list[bytes | None] = []
-    descriptors: list[U8] = []
-    for seq, pdq, blob in rows:
-        seqs.append(seq)
-        pdqs.append(pdq)
-        descriptors.append(descriptors_of(blob))
-    return seqs, pdqs, descriptors
-
-
 class TraceIndex:
     """Candidate search over a log's outputs, persisted in ``directory``."""
 
@@ -218,22 +248,28 @@ class TraceIndex:
     # -- files ---------------------------------------------------------------------------------
 
     @staticmethod
-    def write(
-        directory: Path, origin: str, seqs: list[int], pdqs: list[bytes | None], descriptors: list[U8]
-    ) -> None:
-        """Write an index of these records (atomically: a sibling directory renamed into place)."""
-        part = _part_from(seqs, pdqs, descriptors)
+    def write(directory: Path, origin: str, rows: Iterable[tuple[int, bytes | None, bytes | None]]) -> int:
+        """Write an index of these (seq, PDQ bytes, fingerprint blob) rows, in sequence order.
+
+        Atomic: built in a sibling directory that is renamed into place. Tables are sorted and
+        written one at a time, so building for 1M records needs a few GB of memory, not the sum.
+        """
+        raw = _read(rows)
         staging = directory.with_name(directory.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        np.save(staging / "seqs.npy", part.seqs)
-        np.save(staging / "pdq_rows.npy", part.pdq.ids)
-        np.save(staging / "pdq_words.npy", np.ascontiguousarray(part.pdq.words.T))  # word-major (4, N)
+        np.save(staging / "seqs.npy", raw.seqs)
+        np.save(staging / "pdq_rows.npy", raw.pdq.ids)
+        np.save(staging / "pdq_words.npy", np.ascontiguousarray(raw.pdq.words.T))  # word-major (4, N)
         for table in range(TABLES):
-            np.save(staging / f"lsh{table}_offsets.npy", part.tables.offsets[table])
-            np.save(staging / f"lsh{table}_rows.npy", part.tables.rows[table])
-        last = int(part.seqs[-1]) if len(part.seqs) else -1
-        meta = {"format": FORMAT, "origin": origin, "last_seq": last, "records": len(seqs), "tables": TABLES}
+            offsets, entries = _table(raw.owners, raw.keys[table])
+            raw.keys[table] = np.zeros(0, np.uint32)  # free it before the next table is sorted
+            np.save(staging / f"lsh{table}_offsets.npy", offsets)
+            np.save(staging / f"lsh{table}_rows.npy", entries)
+            del offsets, entries
+        last = int(raw.seqs[-1]) if len(raw.seqs) else -1
+        count = len(raw.seqs)
+        meta = {"format": FORMAT, "origin": origin, "last_seq": last, "records": count, "tables": TABLES}
         (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         old = directory.with_name(directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -241,6 +277,7 @@ class TraceIndex:
             os.replace(directory, old)
         os.replace(staging, directory)
         shutil.rmtree(old, ignore_errors=True)
+        return count
 
     @staticmethod
     def _load(directory: Path, origin: str) -> tuple[_Part, int] | None:
@@ -276,54 +313,56 @@ class TraceIndex:
             loaded = cls._load(directory, origin)
         persisted, last = loaded if loaded is not None else (None, -1)
         try:
-            tail_rows = _collect(_rows(engine, last))
+            tail = _read(_rows(engine, last))
         except SQLAlchemyError as error:
-            raise AuditError(f"could not read the trace fingerprints: {error}") from None
+            raise AuditError(f"could not read the trace fingerprints: {db.first_line(error)}") from None
         size = len(persisted.seqs) if persisted is not None else 0
-        if auto_rebuild and len(tail_rows[0]) > max(TAIL_LIMIT, size // 10):
+        if auto_rebuild and len(tail.seqs) > max(TAIL_LIMIT, size // 10):
             cls.rebuild(directory, engine, origin)
             return cls.open(directory, engine, origin, auto_rebuild=False)
-        return cls(directory, origin, persisted, last, _part_from(*tail_rows))
+        return cls(directory, origin, persisted, last, tail.part())
 
     @classmethod
     def in_memory(cls, engine: Engine, origin: str) -> TraceIndex:
         """An index built from the database in memory (tests, one-off traces); nothing is written."""
         try:
-            rows = _collect(_rows(engine, -1))
+            raw = _read(_rows(engine, -1))
         except SQLAlchemyError as error:
             raise AuditError(f"could not read the trace fingerprints: {db.first_line(error)}") from None
-        return cls(Path("/nonexistent"), origin, None, -1, _part_from(*rows))
+        return cls(Path("/nonexistent"), origin, None, -1, raw.part())
 
     @classmethod
     def rebuild(cls, directory: Path, engine: Engine, origin: str) -> int:
         """Rewrite the index from the database; returns the number of records it covers."""
-        seqs, pdqs, descriptors = _collect(_rows(engine, -1))
         directory.parent.mkdir(parents=True, exist_ok=True)
-        cls.write(directory, origin, seqs, pdqs, descriptors)
-        return len(seqs)
+        try:
+            return cls.write(directory, origin, _rows(engine, -1))
+        except SQLAlchemyError as error:
+            raise AuditError(f"could not read the trace fingerprints: {db.first_line(error)}") from None
 
     def verify(self, engine: Engine) -> list[str]:
         """Compare the persisted files with the database; an empty list means they agree."""
-        problems: list[str] = []
         if self.persisted is None:
             return ["no persisted index"]
-        seqs, pdqs, descriptors = _collect(_rows(engine, -1))
-        covered = [i for i, s in enumerate(seqs) if s <= self.last_seq]
-        if len(covered) != len(self.persisted.seqs):
-            problems.append(f"index covers {len(self.persisted.seqs)} records, the database {len(covered)}")
-            return problems
-        if not np.array_equal(np.array([seqs[i] for i in covered], dtype=np.int64), self.persisted.seqs):
-            problems.append("the index's sequence numbers differ from the database's")
-            return problems
-        expected = _part_from(
-            [seqs[i] for i in covered], [pdqs[i] for i in covered], [descriptors[i] for i in covered]
-        )
-        if not np.array_equal(expected.pdq.words, self.persisted.pdq.words):
+        persisted = self.persisted
+        try:
+            raw = _read(row for row in _rows(engine, -1) if row[0] <= self.last_seq)
+        except SQLAlchemyError as error:
+            raise AuditError(f"could not read the trace fingerprints: {db.first_line(error)}") from None
+        if len(raw.seqs) != len(persisted.seqs) or not np.array_equal(raw.seqs, persisted.seqs):
+            return [
+                f"the index covers {len(persisted.seqs)} records, the database {len(raw.seqs)} (or others)"
+            ]
+        problems: list[str] = []
+        if not np.array_equal(raw.pdq.ids, persisted.pdq.ids) or not np.array_equal(
+            raw.pdq.words, persisted.pdq.words
+        ):
             problems.append("whole-image hashes differ from the database's")
         for table in range(TABLES):
+            offsets, entries = _table(raw.owners, raw.keys[table])
             if not (
-                np.array_equal(expected.tables.offsets[table], self.persisted.tables.offsets[table])
-                and np.array_equal(expected.tables.rows[table], self.persisted.tables.rows[table])
+                np.array_equal(offsets, persisted.tables.offsets[table])
+                and np.array_equal(entries, persisted.tables.rows[table])
             ):
                 problems.append(f"feature table {table} differs from the database's")
         return problems

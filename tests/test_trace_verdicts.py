@@ -226,7 +226,7 @@ def test_takedown_refuses_an_unverified_trace_unless_overridden(
     )  # fmt: skip
     assert code == 3 and "unverified" in err and "--override-unverified" in err
     assert swapped.guard.log.count() == before
-    code, out, err = _cli(
+    code, _, err = _cli(
         swapped.home, "audit", "takedown", swapped.record_id, "--reason", "report", "--image", str(forged),
         "--override-unverified", "the reporter sent the original file too", capsys=capsys,
     )  # fmt: skip
