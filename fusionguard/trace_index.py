@@ -44,6 +44,9 @@ FORMAT: Final = "fusionguard.trace-index/v1"
 TABLES: Final = 4
 KEY_BITS: Final = 24
 TAIL_LIMIT: Final = 20_000
+#: Descriptors of each record that go into the tables (the strongest, spread over the picture); all
+#: of them are used when a candidate is checked. Fewer entries keep the index at ~2 GB per 1M.
+INDEXED: Final = 128
 #: Candidates need this many LSH votes (or a whole-image PDQ match).
 MIN_VOTES: Final = 2
 
@@ -81,12 +84,13 @@ def load_fingerprints(engine: Engine, record_ids: Iterable[str]) -> dict[str, by
     return {str(row.record_id): bytes(row.data) for row in rows}
 
 
-def descriptors_of(blob: bytes | None) -> U8:
+def descriptors_of(blob: bytes | None, limit: int | None = None) -> U8:
     """The (n, 32) descriptors of a stored fingerprint, read from its header without a full parse."""
     if not blob or blob[:4] != b"FGC1":
         return np.zeros((0, 32), np.uint8)
     n = struct.unpack_from(">H", blob, 8)[0]
-    return np.frombuffer(blob, np.uint8, 32 * n, 11 + 4 * n).reshape(n, 32)
+    count = n if limit is None else min(n, limit)
+    return np.frombuffer(blob, np.uint8, 32 * count, 11 + 4 * n).reshape(count, 32)
 
 
 def _keys(descriptors: U8, table: int) -> U32:
@@ -191,7 +195,7 @@ def _read(rows: Iterable[tuple[int, bytes | None, bytes | None]], chunk: int = 2
         if pdq is not None:
             pdq_rows.append(row)
             pdq_bits.append(pdq)
-        descriptors = descriptors_of(blob)
+        descriptors = descriptors_of(blob, INDEXED)
         if len(descriptors):
             pending.append(descriptors)
             pending_rows.append(row)
