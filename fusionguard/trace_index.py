@@ -99,31 +99,44 @@ def _keys(descriptors: U8, table: int) -> U32:
     return keys.astype(np.uint32, copy=False)
 
 
-def _table(owners: U32, keys: U32) -> tuple[U32, U32]:
-    """One table's bucket offsets (2**KEY_BITS + 1) and entry rows, sorted by key."""
+def _table(owners: U32, keys: U32, dense: bool = True) -> tuple[U32, U32]:
+    """One table, its entries' rows sorted by key, and how to find a key's bucket.
+
+    Dense (the persisted index): bucket offsets for all 2**KEY_BITS keys, one lookup per key.
+    Sparse (the small in-memory tail): the sorted keys themselves, searched by bisection, so a tail
+    of a few records does not cost 64 MB per table.
+    """
     order = np.argsort(keys, kind="stable")
-    counts = np.bincount(keys, minlength=1 << KEY_BITS)
-    offset = np.zeros((1 << KEY_BITS) + 1, dtype=np.uint32)
-    np.cumsum(counts, out=offset[1:])
-    rows = owners[order]
+    rows = owners[order].astype(np.uint32, copy=False)
+    if dense:
+        counts = np.bincount(keys, minlength=1 << KEY_BITS)
+        finder = np.zeros((1 << KEY_BITS) + 1, dtype=np.uint32)
+        np.cumsum(counts, out=finder[1:])
+    else:
+        finder = keys[order]
     del order
-    return offset, rows.astype(np.uint32, copy=False)
+    return finder, rows
 
 
 @dataclass
 class _Tables:
-    """LSH tables over rows 0..n-1: per table, bucket offsets and the row of each entry."""
+    """LSH tables over rows 0..n-1: per table, a bucket finder (see :func:`_table`) and entry rows."""
 
     offsets: list[U32]
     rows: list[U32]
+    dense: bool = True
 
     def votes(self, descriptors: U8) -> tuple[U32, I64]:
         """(rows, votes) of the rows that share a key with any query descriptor, in any table."""
         found: list[U32] = []
         for table in range(TABLES):
             keys = _keys(descriptors, table)
-            starts = self.offsets[table][keys].astype(np.int64)
-            ends = self.offsets[table][keys + 1].astype(np.int64)
+            if self.dense:
+                starts = self.offsets[table][keys].astype(np.int64)
+                ends = self.offsets[table][keys + 1].astype(np.int64)
+            else:
+                starts = np.searchsorted(self.offsets[table], keys, side="left").astype(np.int64)
+                ends = np.searchsorted(self.offsets[table], keys, side="right").astype(np.int64)
             lengths = ends - starts
             total = int(lengths.sum())
             if total == 0:
@@ -166,8 +179,9 @@ class _Raw:
     keys: list[U32]
 
     def part(self) -> _Part:
-        tables = [_table(self.owners, keys) for keys in self.keys]
-        return _Part(self.seqs, self.pdq, _Tables([t[0] for t in tables], [t[1] for t in tables]))
+        """In memory, with sparse tables (the tail, or a whole small log)."""
+        tables = [_table(self.owners, keys, dense=False) for keys in self.keys]
+        return _Part(self.seqs, self.pdq, _Tables([t[0] for t in tables], [t[1] for t in tables], False))
 
 
 def _read(rows: Iterable[tuple[int, bytes | None, bytes | None]], chunk: int = 20_000) -> _Raw:
