@@ -15,7 +15,11 @@ fingerprint, stored beside its record (``trace_fingerprints``, the record carrie
   the target's pixels, so a copy of the output and the untouched target photo match the output's
   features alike; the changed box is what tells them apart (:meth:`ContentFingerprint.compare`).
 
-About 7 KB per record; no face embeddings, and 192 intensity-comparison descriptors plus three 256-bit
+* the PDQ of 25 fixed regions (a 4x4 grid and 3x3 half-size windows): once the features have
+  located a query in the output, its pixels over the regions it shows must agree at low
+  frequencies too; a copied mark brings the output's edges (and features) but not those.
+
+About 7.8 KB per record; no face embeddings, and 192 intensity-comparison descriptors plus three 256-bit
 hashes are far too little to rebuild the picture from.
 
     fingerprint = ContentFingerprint.compute(marked_output, target_rgb)
@@ -57,6 +61,9 @@ DESCRIPTOR_DISTANCE: Final = 80
 #: The changed box must differ between output and target by more than this for the box comparison
 #: to decide; the query's box must be this much nearer one side than the other.
 BOX_MARGIN: Final = 16
+#: Median PDQ distance between the stored region hashes and the located query's pixels at or below
+#: which the regions agree.
+REGION_DISTANCE: Final = 48
 
 _GRID: Final = 4
 _MAGIC: Final = b"FGC1"
@@ -150,6 +157,16 @@ def _changed_box(
     return x0, y0, x1, y1
 
 
+def _regions(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The regions whose PDQ a fingerprint keeps: a 4x4 grid of cells, and 3x3 overlapping windows of
+    half the width and height (stride a quarter). Any crop of a quarter of the area covers one."""
+    xs = [width * i // 4 for i in range(5)]
+    ys = [height * i // 4 for i in range(5)]
+    cells = [(xs[j], ys[i], xs[j + 1], ys[i + 1]) for i in range(4) for j in range(4)]
+    halves = [(xs[j], ys[i], xs[j + 2], ys[i + 2]) for i in range(3) for j in range(3)]
+    return cells + halves
+
+
 def _hamming(a: UInt8Array, b: UInt8Array) -> npt.NDArray[np.int64]:
     """(len(a), len(b)) Hamming distances between two sets of 32-byte descriptors."""
     x = np.bitwise_xor(a[:, None, :], b[None, :, :])
@@ -194,6 +211,7 @@ class Comparison:
     box_distance_output: int | None = None
     box_distance_target: int | None = None
     matched: Matched | None = None
+    region_distance: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,6 +220,7 @@ class Comparison:
             "pdq_distance": self.pdq_distance,
             "target_pdq_distance": self.target_pdq_distance,
             "feature_inliers": self.inliers,
+            "region_distance": self.region_distance,
             "changed_region_distance_output": self.box_distance_output,
             "changed_region_distance_target": self.box_distance_target,
         }
@@ -224,6 +243,11 @@ class ContentFingerprint:
     box: tuple[int, int, int, int] | None = None
     box_pdq_output: PdqHash | None = None
     box_pdq_target: PdqHash | None = None
+    #: PDQ of each of :func:`_regions`: once the features have located a query in the output, the
+    #: query's own pixels over these regions must agree at low frequencies too. A copied mark (the
+    #: high-pass residual of an output added to another photo) carries the output's edges, and so
+    #: its features, but not its low frequencies.
+    regions: tuple[PdqHash, ...] = ()
 
     @classmethod
     def compute(
@@ -244,15 +268,25 @@ class ContentFingerprint:
                 x0, y0, x1, y1 = box
                 box_output = pdq_hash(output[y0:y1, x0:x1])
                 box_target = pdq_hash(target[y0:y1, x0:x1])
+        regions = tuple(pdq_hash(output[y0:y1, x0:x1]) for x0, y0, x1, y1 in _regions(width, height))
         return cls(
-            width, height, points, descriptors, pdq_hash(output), target_pdq, box, box_output, box_target
+            width,
+            height,
+            points,
+            descriptors,
+            pdq_hash(output),
+            target_pdq,
+            box,
+            box_output,
+            box_target,
+            regions,
         )
 
     # -- storage -------------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
         n = len(self.points)
-        flags = (self.target_pdq is not None) | ((self.box is not None) << 1)
+        flags = (self.target_pdq is not None) | ((self.box is not None) << 1) | (bool(self.regions) << 2)
         parts = [
             _MAGIC,
             struct.pack(">HHHB", self.width, self.height, n, flags),
@@ -265,6 +299,7 @@ class ContentFingerprint:
             parts += [self.target_pdq.bits, bytes([self.target_pdq.quality])]
         if self.box is not None and self.box_pdq_output is not None and self.box_pdq_target is not None:
             parts += [struct.pack(">HHHH", *self.box), self.box_pdq_output.bits, self.box_pdq_target.bits]
+        parts += [region.bits for region in self.regions]
         return b"".join(parts)
 
     def sha256(self) -> str:
@@ -292,16 +327,23 @@ class ContentFingerprint:
                 box_output = PdqHash(bytes(data[at + 8 : at + 40]), 100)
                 box_target = PdqHash(bytes(data[at + 40 : at + 72]), 100)
                 at += 72
+            regions: tuple[PdqHash, ...] = ()
+            if flags & 4:
+                count = len(_regions(width, height))
+                regions = tuple(
+                    PdqHash(bytes(data[at + 32 * i : at + 32 * i + 32]), 100) for i in range(count)
+                )
+                at += 32 * count
             if at != len(data):
                 raise ValueError(f"{len(data) - at} trailing bytes")
         except (ValueError, struct.error, IndexError, BadInput) as error:
             raise BadInput(f"content fingerprint: stored bytes are malformed ({error})") from None
-        return cls(width, height, points, descriptors, pdq, target_pdq, box, box_output, box_target)
+        return cls(width, height, points, descriptors, pdq, target_pdq, box, box_output, box_target, regions)
 
     # -- comparison ----------------------------------------------------------------------------
 
     def _fit(self, query: QueryFeatures) -> tuple[int, FloatArray | None]:
-        """RANSAC similarity from this output's keypoints to the query's; (inliers, 2x3 matrix)."""
+        """RANSAC similarity from this output's keypoints to the query's: (inliers, 2x3 matrix or None)."""
         if len(self.descriptors) < 2 or len(query.descriptors) < 2:
             return 0, None
         distances = _hamming(self.descriptors, query.descriptors)
@@ -313,8 +355,8 @@ class ContentFingerprint:
         # many look-alike pairs, which these discard before the geometric fit.
         good = (best <= DESCRIPTOR_DISTANCE) & (best < 0.9 * second)
         good &= np.argmin(distances, axis=0)[nearest[:, 0]] == rows
-        if good.sum() < MIN_INLIERS:
-            return int(good.sum()) if good.sum() < 2 else 0, None
+        if good.sum() < 3:
+            return 0, None
         source = self.points[good].astype(np.float32)
         destination = query.points[nearest[good, 0]].astype(np.float32)
         threshold = max(3.0, 0.015 * float(np.hypot(*query.rgb.shape[:2])))
@@ -326,13 +368,16 @@ class ContentFingerprint:
         scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
         if not 0.05 <= scale <= 20:
             return 0, None
-        return int(mask.sum()), np.asarray(matrix, dtype=np.float64)
+        inliers = int(mask.sum())
+        # A fit on fewer points is reported (a figure for people) but never used to locate anything.
+        return inliers, np.asarray(matrix, dtype=np.float64) if inliers >= MIN_INLIERS else None
 
-    def _query_box(self, query: QueryFeatures, matrix: FloatArray) -> PdqHash | None:
-        """The query's pixels over the changed box (mapped through ``matrix``), if it shows most of it."""
-        if self.box is None:
-            return None
-        x0, y0, x1, y1 = self.box
+    @staticmethod
+    def _query_region(
+        query: QueryFeatures, matrix: FloatArray, region: tuple[int, int, int, int], shown_at_least: float
+    ) -> PdqHash | None:
+        """PDQ of the query's pixels over an output region (mapped through ``matrix``), if it shows it."""
+        x0, y0, x1, y1 = region
         corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], dtype=np.float64)
         mapped = corners @ matrix.T
         height, width = query.rgb.shape[:2]
@@ -340,7 +385,7 @@ class ContentFingerprint:
         inside_y = np.clip(mapped[:, 1], 0, height)
         full = np.ptp(mapped[:, 0]) * np.ptp(mapped[:, 1])
         shown = np.ptp(inside_x) * np.ptp(inside_y)
-        if full <= 0 or shown < 0.8 * full:
+        if full <= 0 or shown < shown_at_least * full:
             return None
         shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], dtype=np.float64)
         to_query = matrix @ shift  # box pixel -> query pixel
@@ -353,6 +398,16 @@ class ContentFingerprint:
         )
         return pdq_hash(warped)
 
+    def _region_distances(self, query: QueryFeatures, matrix: FloatArray) -> list[int]:
+        """Distances between the stored region hashes and the query's pixels over the regions it shows."""
+        layout = _regions(self.width, self.height)
+        found = []
+        for region, stored in zip(layout, self.regions, strict=True):
+            seen = self._query_region(query, matrix, region, 0.98)
+            if seen is not None and seen.quality >= MIN_QUALITY // 2:
+                found.append(seen.distance(stored))
+        return found
+
     def compare(self, query: QueryFeatures) -> Comparison:
         """Does the query show this output (or its target), and which of the two?"""
         pdq_distance = _min_distance(query.pdq, self.pdq)
@@ -364,15 +419,24 @@ class ContentFingerprint:
             # Found by the whole-image hash in its own orientation: the query is the output resized.
             height, width = query.rgb.shape[:2]
             matrix = np.array([[width / self.width, 0, 0], [0, height / self.height, 0]], dtype=np.float64)
-        content = inliers >= MIN_INLIERS or near
+        located = inliers >= MIN_INLIERS
+        region_distance = None
+        if located and matrix is not None and self.regions:
+            distances = self._region_distances(query, matrix)
+            region_distance = int(np.median(distances)) if distances else None
+            # Features alone are not enough: the located pixels must agree at low frequencies too.
+            located = region_distance is not None and region_distance <= REGION_DISTANCE
+        content = located or near
         if target_distance is not None:
             target_near = pdq_usable and target_distance <= MATCH_DISTANCE
             content = content or target_near
         if not content:
-            return Comparison(False, pdq_distance, target_distance, inliers)
+            return Comparison(False, pdq_distance, target_distance, inliers, region_distance=region_distance)
         matched: Matched = "either" if self.target_pdq is not None else "output"
         box_output = box_target = None
-        query_box = self._query_box(query, matrix) if matrix is not None else None
+        query_box = None
+        if matrix is not None and self.box is not None:
+            query_box = self._query_region(query, matrix, self.box, 0.8)
         if query_box is not None and self.box_pdq_output is not None and self.box_pdq_target is not None:
             box_output = query_box.distance(self.box_pdq_output)
             box_target = query_box.distance(self.box_pdq_target)
@@ -387,4 +451,6 @@ class ContentFingerprint:
                 matched = "output"
             elif target_distance + BOX_MARGIN <= pdq_distance:
                 matched = "target"
-        return Comparison(True, pdq_distance, target_distance, inliers, box_output, box_target, matched)
+        return Comparison(
+            True, pdq_distance, target_distance, inliers, box_output, box_target, matched, region_distance
+        )

@@ -273,7 +273,7 @@ class TraceIndex:
         written one at a time, so building for 1M records needs a few GB of memory, not the sum.
         """
         raw = _read(rows)
-        staging = directory.with_name(directory.name + ".partial")
+        staging = directory.with_name(f"{directory.name}.partial-{os.getpid()}")  # concurrent rebuilds
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         np.save(staging / "seqs.npy", raw.seqs)
@@ -289,7 +289,7 @@ class TraceIndex:
         count = len(raw.seqs)
         meta = {"format": FORMAT, "origin": origin, "last_seq": last, "records": count, "tables": TABLES}
         (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        old = directory.with_name(directory.name + ".old")
+        old = directory.with_name(f"{directory.name}.old-{os.getpid()}")
         shutil.rmtree(old, ignore_errors=True)
         if directory.exists():
             os.replace(directory, old)

@@ -144,6 +144,9 @@ def test_a_copied_mark_on_an_innocent_photo_is_unverified(swapped: Swap) -> None
     assert hit.method == "watermark" and hit.record_id == swapped.record_id
     assert hit.false_alarm_probability is not None and hit.false_alarm_probability < 1e-10
     assert hit.content["content_match"] is False and hit.content["pdq_distance"] > 31
+    # The residual carries the output's edges, so features may locate it; its low frequencies do not agree.
+    region = hit.content["region_distance"]
+    assert region is None or region > 48
 
 
 def test_the_mark_copied_onto_the_target_photo_is_unverified(swapped: Swap) -> None:
