@@ -268,7 +268,15 @@ class ContentFingerprint:
                 x0, y0, x1, y1 = box
                 box_output = pdq_hash(output[y0:y1, x0:x1])
                 box_target = pdq_hash(target[y0:y1, x0:x1])
-        regions = tuple(pdq_hash(output[y0:y1, x0:x1]) for x0, y0, x1, y1 in _regions(width, height))
+        # Region hashes from a copy at most 512 px on its longer side: PDQ samples every region down
+        # to 64x64 anyway, and hashing 3.25 images' worth of full-size pixels would cost the release.
+        small = output
+        if max(height, width) > 512:
+            factor = 512 / max(height, width)
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            small = cv2.resize(np.ascontiguousarray(output), size, interpolation=cv2.INTER_AREA)
+        layout = _regions(small.shape[1], small.shape[0])
+        regions = tuple(pdq_hash(small[y0:y1, x0:x1]) for x0, y0, x1, y1 in layout)
         return cls(
             width,
             height,
