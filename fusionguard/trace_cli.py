@@ -59,7 +59,7 @@ def _describe(match: TraceMatch) -> str:
 
 def _echo(result: dict[str, Any], matches: list[TraceMatch], related: list[TraceMatch]) -> None:
     click.echo(f"{result['source']}: {result['meaning']}")
-    if result.get("note"):
+    if result.get("note") and result["note"] != result["meaning"]:
         click.echo(f"  note: {result['note']}")
     for match in matches:
         click.echo(f"  {_describe(match)}")
