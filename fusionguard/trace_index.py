@@ -49,9 +49,6 @@ TAIL_LIMIT: Final = 20_000
 INDEXED: Final = 128
 #: Candidates need this many LSH votes (or a whole-image PDQ match).
 MIN_VOTES: Final = 2
-#: With a candidate this strong the whole-image PDQ scan (30 ms at 1M) is skipped: a crop's record
-#: is found by its features, and the PDQ scan exists for what features miss (thumbnails, blur).
-STRONG_VOTES: Final = 16
 #: Buckets fuller than this are skipped: descriptors of common structure (star fields, text, grass)
 #: cluster, and such keys say little about which record a query shows while costing the most.
 MAX_BUCKET: Final = 4096
@@ -398,27 +395,38 @@ class TraceIndex:
 
     # -- search --------------------------------------------------------------------------------
 
-    def candidates(self, query: QueryFeatures, limit: int = 16) -> list[int]:
-        """Sequence numbers of the records most likely to show the query, best first."""
+    def feature_candidates(self, query: QueryFeatures, limit: int = 16) -> list[int]:
+        """Records whose stored features share keys with the query's, most votes first (~1 ms at 1M)."""
         scored: dict[int, float] = {}
-        parts = [p for p in (self.persisted, self.tail) if p is not None and len(p.seqs)]
-        for part in parts:
-            if len(query.descriptors):
-                rows, votes = part.tables.votes(query.descriptors)
-                keep = votes >= MIN_VOTES
-                rows, votes = rows[keep], votes[keep]
-                if len(rows) > limit:
-                    top = np.argpartition(-votes, limit - 1)[:limit]
-                    rows, votes = rows[top], votes[top]
-                for row, count in zip(rows.tolist(), votes.tolist(), strict=True):
-                    seq = int(part.seqs[row])
-                    scored[seq] = max(scored.get(seq, 0.0), float(count))
-        if max(scored.values(), default=0.0) < STRONG_VOTES:
-            for part in parts:
-                if len(part.pdq):
-                    for row, distance in part.pdq.search_any(list(query.pdq), MATCH_DISTANCE, limit):
-                        seq = int(part.seqs[row])
-                        # A whole-image match ranks with the best feature matches.
-                        scored[seq] = max(scored.get(seq, 0.0), 1000.0 - distance)
+        for part in (self.persisted, self.tail):
+            if part is None or len(part.seqs) == 0 or len(query.descriptors) == 0:
+                continue
+            rows, votes = part.tables.votes(query.descriptors)
+            keep = votes >= MIN_VOTES
+            rows, votes = rows[keep], votes[keep]
+            if len(rows) > limit:
+                top = np.argpartition(-votes, limit - 1)[:limit]
+                rows, votes = rows[top], votes[top]
+            for row, count in zip(rows.tolist(), votes.tolist(), strict=True):
+                seq = int(part.seqs[row])
+                scored[seq] = max(scored.get(seq, 0.0), float(count))
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
         return [seq for seq, _ in ranked[:limit]]
+
+    def pdq_candidates(self, query: QueryFeatures, limit: int = 16) -> list[int]:
+        """Records whose whole-image PDQ is within the match distance of any dihedral variant of the
+        query's (a brute-force scan: ~30 ms at 1M; for what features miss: thumbnails, blur, flat)."""
+        found: list[tuple[int, int]] = []
+        for part in (self.persisted, self.tail):
+            if part is None or len(part.pdq) == 0:
+                continue
+            found += [
+                (distance, int(part.seqs[row]))
+                for row, distance in part.pdq.search_any(list(query.pdq), MATCH_DISTANCE, limit)
+            ]
+        return [seq for _, seq in sorted(found)[:limit]]
+
+    def candidates(self, query: QueryFeatures, limit: int = 16) -> list[int]:
+        """Both kinds of candidates: feature matches, then whole-image matches not among them."""
+        features = self.feature_candidates(query, limit)
+        return features + [seq for seq in self.pdq_candidates(query, limit) if seq not in features]

@@ -203,7 +203,7 @@ def main() -> None:
         tracer.pdq_index()  # the whole-image index as it was loaded before: every row from the database
         old_load_s = time.perf_counter() - t
 
-        features, searches, traces = [], [], []
+        features, searches, traces, scans = [], [], [], []
         outcome: dict[str, dict[str, int]] = {}
 
         def count(kind: str, key: str) -> None:
@@ -220,9 +220,12 @@ def main() -> None:
                 features_of = QueryFeatures.of(query)
                 features.append(time.perf_counter() - t)
                 t = time.perf_counter()
-                index.candidates(features_of)
+                index.feature_candidates(features_of)
                 if kind == "crop_25":
                     searches.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                index.pdq_candidates(features_of)
+                scans.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 result = tracer.trace(query, name)
                 if kind == "crop_25":
@@ -264,6 +267,7 @@ def main() -> None:
             "old_pdq_index_load_s": round(old_load_s, 2),
             "query_features_ms": ms(features),
             "crop_search_ms": ms(searches),
+            "pdq_scan_ms": ms(scans),
             "crop_trace_ms": ms(traces),
             "watermark_lookup_ms": ms(lookups),
             "pdq_search_8_variants_ms": ms(pdq_searches),
@@ -302,9 +306,11 @@ def write(results: dict[str, Any]) -> None:
                 "",
                 "| step | median | p95 | target |",
                 "|---|---|---|---|",
-                f"| index search for a 25 %-area crop (candidates) | "
+                f"| index search for a 25 %-area crop (feature candidates) | "
                 f"{results['crop_search_ms']['median']} ms | "
                 f"{results['crop_search_ms']['p95']} ms | ≤ 50 ms |",
+                f"| whole-image PDQ scan (8 variants; only when features find nothing) | "
+                f"{results['pdq_scan_ms']['median']} ms | {results['pdq_scan_ms']['p95']} ms | |",
                 f"| whole trace of a crop (detect + features + search + re-check) | "
                 f"{results['crop_trace_ms']['median']} ms | {results['crop_trace_ms']['p95']} ms | |",
                 f"| query features (ORB + dihedral PDQ) | {results['query_features_ms']['median']} ms | "
