@@ -35,14 +35,12 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
-from sqlalchemy import select
 
 from fusionguard.audit.log import AuditLog, StoredRecord
 from fusionguard.audit.record import format_watermark_id
 from fusionguard.content_fingerprint import Comparison, ContentFingerprint, QueryFeatures
 from fusionguard.errors import NotFound, Problem, TamperDetected
 from fusionguard.fingerprint import MATCH_DISTANCE, MIN_QUALITY, PdqHash, PdqIndex
-from fusionguard.store.models import AuditRow
 from fusionguard.trace_index import TraceIndex, load_fingerprints
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.watermark.codec import MIN_DETECT_SIZE
@@ -147,22 +145,17 @@ class Tracer:
     def pdq_index(self) -> PdqIndex:
         """All outputs' whole-image PDQ hashes by sequence number, loaded once per tracer."""
         if self._index is None:
-            with self.log.engine.connect() as connection:
-                rows = connection.execute(
-                    select(AuditRow.seq, AuditRow.pdq).where(AuditRow.pdq.is_not(None))
-                ).all()
+            with self.log.snapshot() as snapshot:
+                rows = snapshot.pdq_rows()
             index = PdqIndex()
             if rows:
-                index.extend([int(r.seq) for r in rows], [PdqHash.from_hex(str(r.pdq)) for r in rows])
+                index.extend([seq for seq, _ in rows], [PdqHash.from_hex(pdq) for _, pdq in rows])
             self._index = index
         return self._index
 
     def _taken_down(self, record_id: str) -> bool:
-        with self.log.engine.connect() as connection:
-            row = connection.execute(
-                select(AuditRow.seq).where(AuditRow.kind == "takedown").where(AuditRow.refers_to == record_id)
-            ).first()
-        return row is not None
+        with self.log.snapshot() as snapshot:
+            return snapshot.taken_down(record_id)
 
     def _compare(self, query: QueryFeatures, records: list[StoredRecord]) -> dict[str, Comparison]:
         """Each record's stored fingerprint (checked against the signed record) against the query."""

@@ -6,7 +6,7 @@ orphan that no trace can reach). The signed record carries the fingerprint's SHA
 (``output.fingerprint``), so an edited row is detected when a trace reads it.
 
 Revision ID: 0005_trace
-Revises: 0005_bystanders (written against 0004; chained after the bystanders' table when main was merged)
+Revises: 0005_coreaudit (written against 0004; chained after the other 0005 migrations when main was merged)
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_trace"
-down_revision = "0005_bystanders"
+down_revision = "0005_coreaudit"
 branch_labels = None
 depends_on = None
 
