@@ -35,7 +35,7 @@ from fusionguard.faces import DlibBackend
 from fusionguard.guard import Guard, load_watermark_key
 from fusionguard.media import encode_image, load_image
 from fusionguard.policy import Policy
-from fusionguard.registry import ConsentRegistry, enrol_photos
+from fusionguard.registry import ConsentRegistry, IdentityKeyStore, enrol_photos
 from fusionguard.store import db
 from fusionguard.trace import Tracer, TraceResult
 from fusionguard.trace_index import TraceIndex
@@ -69,7 +69,9 @@ def swapped(tmp_path_factory: pytest.TempPathFactory, faces: DlibBackend, nsfw: 
     guard = Guard(
         policy=Policy.default(),
         log=log,
-        registry=ConsentRegistry(log.engine, clock=clock),
+        registry=ConsentRegistry(
+            log.engine, keys=IdentityKeyStore(home / "identity-keys"), log=log, clock=clock
+        ),
         faces=faces,
         nsfw=nsfw,
         codec=WatermarkCodec(load_watermark_key(home / "keys")),
