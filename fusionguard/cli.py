@@ -683,7 +683,7 @@ def check(context: Context, image: str, role: str, policy_name: str, as_json: bo
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def trace(context: Context, path: str, as_json: bool) -> None:
-    """Trace a leaked image (or every image in a directory) back to its audit record.
+    """Trace a leaked image or video (or every file in a directory) back to its audit record.
 
     Exit 0 when verified or found by fingerprint, 4 when a watermark's content does not match its
     record (unverified), 3 when nothing matches.
@@ -710,9 +710,17 @@ def trace_index(context: Context, rebuild: bool, check: bool) -> None:
 
 @cli.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
+@click.option(
+    "--video", "video", is_flag=True, help="The video demo: a guarded swap on every frame of a clip."
+)
 @pass_context
-def demo(context: Context, out: str) -> None:
+def demo(context: Context, out: str, video: bool) -> None:
     """Run the end-to-end demo: enrol, swap through the Guard, leak, trace, and a blocked swap."""
+    if video:
+        from fusionguard.demo.video import run_video_demo
+
+        run_video_demo(context.settings, Path(out), echo=click.echo)
+        return
     from fusionguard.demo.run import run_demo
 
     run_demo(context.settings, Path(out), echo=click.echo)

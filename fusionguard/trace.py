@@ -87,9 +87,19 @@ class TraceResult:
     note: str = ""
     pdq_quality: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    verdict: Verdict = "no_match"
+    #: None when the caller did not judge the content (e.g. a video trace): then derived, conservatively,
+    #: as "unverified" for a watermark match (its content was not checked), "fingerprint" for a
+    #: fingerprint match and "no_match" otherwise.
+    verdict: Verdict | None = None
     #: Records whose *target* (not output) the image matches: never a hit, said for context.
     related: tuple[TraceMatch, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:
+            derived: Verdict = "no_match"
+            if self.matches:
+                derived = "unverified" if self.matches[0].method == "watermark" else "fingerprint"
+            object.__setattr__(self, "verdict", derived)
 
     @property
     def found(self) -> bool:
@@ -97,11 +107,11 @@ class TraceResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
+        return EXIT_CODES[str(self.verdict)]
 
     @property
     def meaning(self) -> str:
-        return MEANINGS[self.verdict]
+        return MEANINGS[str(self.verdict)]
 
     def to_json(self) -> dict[str, Any]:
         return {

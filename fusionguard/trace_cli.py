@@ -6,6 +6,7 @@ code = run_trace(settings, log, Path("leak.jpg"), as_json=False)
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,12 @@ def run_trace(settings: Settings, log: AuditLog, path: Path, as_json: bool) -> i
     codes: list[int] = []
     for file in files:
         try:
-            traced = tracer.trace(load_image(file).rgb, str(file))
+            from fusionguard.video.probe import looks_like_video
+
+            if looks_like_video(file):  # videos (animated images too) are traced across frames
+                traced = _trace_video(tracer, file)
+            else:
+                traced = tracer.trace(load_image(file).rgb, str(file))
         except TamperDetected:
             raise
         except FusionGuardError as error:
@@ -97,6 +103,24 @@ def run_trace(settings: Settings, log: AuditLog, path: Path, as_json: bool) -> i
     if codes and all(code == EXIT_CODES["no_match"] for code in codes):
         return EXIT_CODES["no_match"]
     return 0
+
+
+def _trace_video(tracer: Tracer, file: Path) -> TraceResult:
+    """A clip's trace with a verdict: a watermark hit is verified only when the clip's per-second
+    fingerprints (vPDQ) also match that record's, as for an image's content fingerprint."""
+    from fusionguard.policy import Policy
+    from fusionguard.video.probe import probe_video
+    from fusionguard.video.trace import _by_fingerprint, trace_video
+
+    rules = Policy.default().video
+    result = trace_video(tracer, file, rules)
+    if result.matches and result.matches[0].method == "watermark":
+        info = probe_video(file, rules, label=file.name)
+        content = _by_fingerprint(tracer, info, rules, str(file))
+        agrees = any(m.record_id == result.matches[0].record_id for m in content.matches)
+        note = "" if agrees else "the clip's per-second fingerprints do not match this record's"
+        return replace(result, verdict="verified" if agrees else "unverified", note=note)
+    return result
 
 
 def takedown_evidence(
