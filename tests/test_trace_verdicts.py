@@ -128,7 +128,8 @@ def test_a_crop_showing_the_face_is_verified_or_found(swapped: Swap) -> None:
     result = swapped.trace(leaked)
     assert result.verdict in ("verified", "fingerprint")
     assert result.matches[0].record_id == swapped.record_id
-    assert result.matches[0].matched == "output"
+    # Never the target; "either" when the changed-region comparison is not decisive on the crop.
+    assert result.matches[0].matched in ("output", "either")
     assert result.matches[0].content["feature_inliers"] >= 8
 
 
