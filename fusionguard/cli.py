@@ -417,8 +417,21 @@ def audit_checkpoint(context: Context, export_path: str | None) -> None:
 @click.argument("record")
 @click.option("--reason", required=True, help="Why the output is taken down.")
 @click.option("--actor", default=lambda: os.environ.get("USER", "admin"), show_default="$USER")
+@click.option(
+    "--image",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The reported image: it is traced, and the takedown refused unless it traces to RECORD.",
+)
+@click.option(
+    "--override-unverified",
+    metavar="REASON",
+    help="Take down even though the image's trace is 'unverified' (a mark whose content does not "
+    "match); the takedown record says so, with this reason.",
+)
 @pass_context
-def audit_takedown(context: Context, record: str, reason: str, actor: str) -> None:
+def audit_takedown(
+    context: Context, record: str, reason: str, actor: str, image: str | None, override_unverified: str | None
+) -> None:
     """Append a signed takedown record for RECORD (existing records are never edited)."""
     if not reason.strip():
         raise BadInput("--reason is empty; say why the output is taken down")
@@ -437,7 +450,16 @@ def audit_takedown(context: Context, record: str, reason: str, actor: str) -> No
         earlier = [s for s in log.query(Filters(decision=decision)) if s.record.refers_to == record_id]
         if earlier:
             raise BadInput(f"record {record_id} {done} (seq {earlier[0].seq}); nothing appended")
-    receipt = log.append(takedown_record(target.record.record_id, reason, actor=actor, timestamp=utc_now()))
+    data: dict[str, Any] = {}
+    if image is not None:
+        from fusionguard.trace_cli import takedown_evidence
+
+        data = takedown_evidence(context.settings, log, Path(image), target, override_unverified)
+    elif override_unverified is not None:
+        raise BadInput("--override-unverified applies to a traced --image; give --image too")
+    receipt = log.append(
+        takedown_record(target.record.record_id, reason, actor=actor, timestamp=utc_now(), data=data)
+    )
     click.echo(f"takedown recorded as seq {receipt.seq} ({receipt.record_id})")
 
 
@@ -756,51 +778,29 @@ def check(context: Context, image: str, role: str, policy_name: str, as_json: bo
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def trace(context: Context, path: str, as_json: bool) -> None:
-    """Trace a leaked image or video (or every file in a directory) back to its audit record."""
-    from fusionguard.guard import load_watermark_key
-    from fusionguard.media import load_image
-    from fusionguard.policy import Policy
-    from fusionguard.trace import Tracer
-    from fusionguard.video.probe import looks_like_video
-    from fusionguard.video.trace import trace_video
-    from fusionguard.watermark import WatermarkCodec
+    """Trace a leaked image or video (or every file in a directory) back to its audit record.
 
-    tracer = Tracer(context.log(), WatermarkCodec(load_watermark_key(context.settings.keys_dir)))
-    target = Path(path)
-    files = sorted(p for p in target.iterdir() if p.is_file()) if target.is_dir() else [target]
-    results = []
-    with _progress(len(files) * 1000 if target.is_dir() else 0, "tracing") as progress:
-        for file in files:
-            try:
-                if looks_like_video(file):  # videos (animated images too) are traced across frames
-                    result = trace_video(tracer, file, Policy.default().video).to_json()
-                else:
-                    result = tracer.trace(load_image(file).rgb, str(file)).to_json()
-            except FusionGuardError as error:
-                result = {"source": str(file), "found": False, "matches": [], "note": f"error: {error}"}
-            results.append(result)
-            if progress:
-                progress(1000)
-    if as_json:
-        found = any(r["matches"] for r in results)
-        _emit({"ok": found, "results": results} if target.is_dir() else {"ok": found, **results[0]})
-    else:
-        for result in results:
-            if not result["matches"]:
-                click.echo(f"{result['source']}: {result['note']}")
-            for match in result["matches"]:
-                how = (
-                    f"watermark {match['watermark_id']}, "
-                    f"false alarm <= {match['false_alarm_probability']:.1e}"
-                    if match["method"] == "watermark"
-                    else f"PDQ distance {match['pdq_distance']}"
-                )
-                click.echo(
-                    f"{result['source']}: record {match['record_id']} (seq {match['seq']}) by {how}"
-                    f"{', TAKEN DOWN' if match['taken_down'] else ''}"
-                )
-    if not any(r["matches"] for r in results):
-        raise click.exceptions.Exit(EXIT_FAILED)
+    Exit 0 when verified or found by fingerprint, 4 when a watermark's content does not match its
+    record (unverified), 3 when nothing matches.
+    """
+    from fusionguard.trace_cli import run_trace
+
+    code = run_trace(context.settings, context.log(), Path(path), as_json)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+@cli.command("trace-index")
+@click.option("--rebuild", is_flag=True, help="Rewrite the persisted index from the database.")
+@click.option("--verify", "check", is_flag=True, help="Compare the persisted index with the database.")
+@pass_context
+def trace_index(context: Context, rebuild: bool, check: bool) -> None:
+    """Show, rebuild or verify the persisted trace index under the home (a cache of the database)."""
+    from fusionguard.trace_cli import index_command
+
+    code = index_command(context.settings, context.log(), rebuild=rebuild, verify=check)
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 @cli.command("demo")

@@ -70,6 +70,7 @@ from fusionguard.checks.consent import ConsentCheck, ConsentFindings
 from fusionguard.checks.license import LicenseCheck
 from fusionguard.checks.nsfw import NsfwBackend
 from fusionguard.config import Clock, Settings, utc_now
+from fusionguard.content_fingerprint import ContentFingerprint
 from fusionguard.errors import (
     AnonymisationFailed,
     BadInput,
@@ -101,6 +102,7 @@ from fusionguard.release import (
     remove_file,
     snapshot,
 )
+from fusionguard.trace_index import save_fingerprint
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
 
@@ -170,6 +172,7 @@ class _Marked:
     watermark_id: int
     encoded: bytes
     ref: OutputRef
+    fingerprint: bytes = b""  # the content fingerprint (trace_fingerprints row), see OutputRef.fingerprint
 
 
 @dataclass
@@ -478,7 +481,13 @@ class Guard:
                     )
                 # Marking (watermark, encoding, PDQ) is pure computation on the output: it starts beside
                 # the post-checks to use the second core, and its result is used only if they pass.
-                marking = self._background.submit(self._mark, output, timer, output_format)
+                marking = self._background.submit(
+                    self._mark,
+                    output,
+                    timer,
+                    output_format,
+                    loaded_target.rgb if loaded_target is not None else None,
+                )
                 attempt.step = "post_checks"
                 try:
                     self._post_checks(output, model, refs, findings, extra, attempt=attempt)
@@ -757,7 +766,13 @@ class Guard:
         if reasons:
             self._block(model, refs, reasons, extra, attempt=attempt)
 
-    def _mark(self, output: np.ndarray, timer: StepTimer, output_format: str | None = None) -> _Marked:
+    def _mark(
+        self,
+        output: np.ndarray,
+        timer: StepTimer,
+        output_format: str | None = None,
+        target: np.ndarray | None = None,
+    ) -> _Marked:
         """Watermark the output (verified by detection), encode it without metadata, hash it."""
         if min(output.shape[:2]) < self.policy.watermark.min_size:
             raise WatermarkError(
@@ -786,13 +801,17 @@ class Guard:
                         f"watermark did not survive {chosen.upper()} encoding; nothing released"
                     )
             fingerprint = pdq_hash(marked)
+            # Crop-tolerant content fingerprint of the released output (and of the target it was made
+            # from): what a trace checks an image against before it calls a watermark hit verified.
+            content = ContentFingerprint.compute(marked, target).to_bytes()
         output_ref = OutputRef(
             sha256=sha256_hex(encoded),
             watermark_id=format_watermark_id(watermark_id),
             pdq=fingerprint.hex(),
             pdq_quality=int(fingerprint.quality),
+            fingerprint=sha256_hex(content),
         )
-        return _Marked(marked, watermark_id, encoded, output_ref)
+        return _Marked(marked, watermark_id, encoded, output_ref, content)
 
     def _record_release(
         self,
@@ -836,6 +855,8 @@ class Guard:
             )
         try:
             with timer("record"):
+                if marked.fingerprint:  # stored first: a record never exists without its fingerprint
+                    save_fingerprint(self.log.engine, record.record_id, marked.fingerprint)
                 receipt = self.log.append(record)
         except BaseException:
             if anonymised is not None and regions is not None:

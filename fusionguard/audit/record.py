@@ -136,19 +136,29 @@ class OutputRef:
     watermark_id: str
     pdq: str | None = None
     pdq_quality: int | None = None
+    #: SHA-256 of the output's content fingerprint (the ``trace_fingerprints`` row of this record).
+    #: Written only when present, so records from before it keep their exact canonical form.
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         _require(bool(_SHA256.match(self.sha256)), "output hash must be 64 lowercase hex digits")
         _require(bool(_HEX16.match(self.watermark_id)), "watermark ID must be 16 hex digits")
         _require(self.pdq is None or bool(_SHA256.match(self.pdq)), "PDQ hash must be 64 hex digits")
+        _require(
+            self.fingerprint is None or bool(_SHA256.match(self.fingerprint)),
+            "fingerprint hash must be 64 lowercase hex digits",
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "sha256": self.sha256,
             "watermark_id": self.watermark_id,
             "pdq": self.pdq,
             "pdq_quality": self.pdq_quality,
         }
+        if self.fingerprint is not None:
+            data["fingerprint"] = self.fingerprint
+        return data
 
 
 @dataclass(frozen=True)
@@ -278,15 +288,25 @@ class AuditRecord:
         )
 
 
-def takedown_record(refers_to: str, reason: str, *, actor: str, timestamp: datetime) -> AuditRecord:
-    """A takedown is a new record pointing at an old one: records are never edited."""
+def takedown_record(
+    refers_to: str,
+    reason: str,
+    *,
+    actor: str,
+    timestamp: datetime,
+    data: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """A takedown is a new record pointing at an old one: records are never edited.
+
+    ``data`` carries the evidence it rests on (the trace's verdict and figures, an override).
+    """
     return AuditRecord(
         kind="takedown",
         decision="takedown",
         timestamp=timestamp,
         actor=actor,
         refers_to=refers_to,
-        reasons=({"check": "takedown", "subject": "output", "detail": reason, "data": {}},),
+        reasons=({"check": "takedown", "subject": "output", "detail": reason, "data": dict(data or {})},),
     )
 
 

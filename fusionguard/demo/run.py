@@ -124,6 +124,7 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None] = print)
     echo("== 3. a leaked copy (cropped, resized, JPEG 75) is traced back")
     leaked = _leak(output, out)
     result = Tracer(guard.log, guard.codec).trace(load_image(leaked).rgb, str(leaked))
+    echo(f"   verdict: {result.meaning}")
     for match in result.matches:
         echo(
             f"   {leaked} -> record {match.record_id} by {match.method}"

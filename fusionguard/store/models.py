@@ -134,3 +134,12 @@ class SealedRegionRow(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TraceFingerprintRow(Base):
+    """A released output's content fingerprint (:mod:`fusionguard.content_fingerprint`), by record ID."""
+
+    __tablename__ = "trace_fingerprints"
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
