@@ -4,16 +4,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fusionguard-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean serve
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[demo,test,postgres]'
+	$(PY) -m pip install -q -e '.[demo,test,postgres,server]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/fusionguard --home out/demo-home demo --out out/demo
+
+# The admin console on the demo's records: runs the demo once, prints a one-time admin password.
+serve: $(STAMP)
+	test -f out/demo-home/audit.db || $(MAKE) demo
+	$(VENV)/bin/fusionguard --home out/demo-home admin add admin --role admin 2>/dev/null \
+	  || $(VENV)/bin/fusionguard --home out/demo-home admin password admin
+	$(VENV)/bin/fusionguard --home out/demo-home serve --listen 127.0.0.1:8700
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check fusionguard tests bench migrations docs

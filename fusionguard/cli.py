@@ -19,7 +19,7 @@ import click
 
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Filters, StoredRecord
-from fusionguard.audit.record import takedown_record
+from fusionguard.audit.operations import file_takedown, record_summary
 from fusionguard.audit.verify import checkpoint_summary, verify_log, verify_proof_file
 from fusionguard.config import Settings, utc_now
 from fusionguard.errors import FusionGuardError, PolicyViolation, TamperDetected
@@ -112,25 +112,13 @@ def audit() -> None:
 
 
 def _summary(stored: StoredRecord) -> dict[str, Any]:
-    record = stored.record
-    return {
-        "seq": stored.seq,
-        "record_id": record.record_id,
-        "kind": record.kind,
-        "decision": record.decision,
-        "timestamp": record.to_json()["timestamp"],
-        "model": record.model.name if record.model else None,
-        "license": record.model.license if record.model else None,
-        "watermark_id": record.output.watermark_id if record.output else None,
-        "identities": list(record.identities),
-        "refers_to": record.refers_to,
-    }
+    return record_summary(stored)
 
 
 @audit.command("list")
 @click.option("--since", help="Only records at or after this time (ISO 8601, UTC by default).")
 @click.option("--until", help="Only records before this time.")
-@click.option("--decision", type=click.Choice(["allowed", "blocked", "takedown"]))
+@click.option("--decision", type=click.Choice(["allowed", "blocked", "takedown", "admin"]))
 @click.option("--model", help="Only records of this model name.")
 @click.option("--identity", help="Only records involving this identity ID.")
 @click.option("--watermark-id", help="Only the record with this watermark ID (16 hex digits).")
@@ -314,11 +302,7 @@ def audit_checkpoint(context: Context, export_path: str | None) -> None:
 @pass_context
 def audit_takedown(context: Context, record: str, reason: str, actor: str) -> None:
     """Append a signed takedown record for RECORD (existing records are never edited)."""
-    log = context.log()
-    target = log.get(record)
-    if target.record.kind != "run":
-        raise click.UsageError("only run records can be taken down")
-    receipt = log.append(takedown_record(target.record.record_id, reason, actor=actor, timestamp=utc_now()))
+    receipt = file_takedown(context.log(), record, reason, actor=actor, now=utc_now())
     click.echo(f"takedown recorded as seq {receipt.seq} ({receipt.record_id})")
 
 
@@ -579,6 +563,14 @@ def demo(context: Context, out: str) -> None:
     from fusionguard.demo.run import run_demo
 
     run_demo(context.settings, Path(out), echo=click.echo)
+
+
+# -- admin console (fusionguard.server) ----------------------------------------------------------
+from fusionguard.server.commands import admin as _admin_group  # noqa: E402 (registered after the groups above)
+from fusionguard.server.commands import serve as _serve_command  # noqa: E402
+
+cli.add_command(_serve_command)
+cli.add_command(_admin_group)
 
 
 def main(argv: list[str] | None = None) -> int:

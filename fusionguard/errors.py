@@ -147,3 +147,14 @@ class TamperDetected(AuditError):
 
 class UnsupportedMedia(BadInput):
     """The input is a kind of media fusionguard does not handle yet (e.g. video)."""
+
+
+# -- admin console ---------------------------------------------------------------------------------
+
+
+class AuthError(FusionGuardError):
+    """A console login, session or API token was refused (wrong password, expired, revoked, no role)."""
+
+
+class RateLimited(AuthError):
+    """Too many failed logins for this account or client in the window; wait and try again."""

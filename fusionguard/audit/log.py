@@ -272,6 +272,10 @@ class Filters:
     watermark_id: str | None = None
     taken_down: bool | None = None
     limit: int | None = None
+    # keyset pagination (the console's record search): only seq > after_seq / seq < before_seq
+    after_seq: int | None = None
+    before_seq: int | None = None
+    newest_first: bool = False
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -577,7 +581,11 @@ class AuditLog:
         return _stored(row)
 
     def query(self, filters: Filters = Filters()) -> list[StoredRecord]:
-        query = select(AuditRow).order_by(AuditRow.seq)
+        query = select(AuditRow).order_by(AuditRow.seq.desc() if filters.newest_first else AuditRow.seq)
+        if filters.after_seq is not None:
+            query = query.where(AuditRow.seq > filters.after_seq)
+        if filters.before_seq is not None:
+            query = query.where(AuditRow.seq < filters.before_seq)
         if filters.since:
             query = query.where(AuditRow.created_at >= _naive_utc(filters.since))
         if filters.until:

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 SCHEMA = "fusionguard.audit-record/v1"
-Kind = Literal["run", "takedown"]
-Decision = Literal["allowed", "blocked", "takedown"]
+Kind = Literal["run", "takedown", "admin_action"]
+Decision = Literal["allowed", "blocked", "takedown", "admin"]
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -145,8 +145,10 @@ class AuditRecord:
     seq: int | None = None
 
     def __post_init__(self) -> None:
-        _require(self.kind in ("run", "takedown"), f"unknown record kind {self.kind!r}")
-        _require(self.decision in ("allowed", "blocked", "takedown"), f"bad decision {self.decision!r}")
+        _require(self.kind in ("run", "takedown", *ADMIN_KINDS), f"unknown record kind {self.kind!r}")
+        _require(
+            self.decision in ("allowed", "blocked", "takedown", "admin"), f"bad decision {self.decision!r}"
+        )
         _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
         _require(self.timestamp.tzinfo is not None, "timestamp must be timezone-aware")
         if self.kind == "run":
@@ -167,6 +169,8 @@ class AuditRecord:
                 self.decision != "blocked" or self.output is None,
                 "a blocked run releases no output",
             )
+        elif self.kind in ADMIN_KINDS:
+            _check_admin_action(self)
         else:
             _require(self.decision == "takedown", "a takedown record has decision 'takedown'")
             _require(
@@ -241,4 +245,50 @@ def takedown_record(refers_to: str, reason: str, *, actor: str, timestamp: datet
         actor=actor,
         refers_to=refers_to,
         reasons=({"check": "takedown", "subject": "output", "detail": reason, "data": {}},),
+    )
+
+
+# -- admin actions (the console's accounts, consent changes made in the console) ------------------
+# Every action an admin takes in the console or with ``fusionguard admin`` is itself a signed record:
+# who (``actor``), when (``timestamp``), what (``extra["action"]`` on ``extra["target"]``) and why
+# (the reason's ``detail``). Takedowns keep their own kind: they are records about records.
+
+ADMIN_KINDS = ("admin_action",)
+ADMIN_ACTIONS = (
+    "account.add",
+    "account.disable",
+    "account.password",
+    "token.issue",
+    "consent.revoke",
+    "consent.erase",
+)
+
+
+def _check_admin_action(record: AuditRecord) -> None:
+    _require(record.decision == "admin", "an admin-action record has decision 'admin'")
+    _require(
+        record.extra.get("action") in ADMIN_ACTIONS, f"unknown admin action {record.extra.get('action')!r}"
+    )
+    _require(bool(record.extra.get("target")), "an admin-action record names its target")
+    _require(len(record.reasons) == 1 and bool(record.reasons[0].get("detail")), "an admin action gives why")
+    _require(record.model is None and record.output is None, "an admin-action record describes no run")
+
+
+def admin_action_record(
+    action: str,
+    target: str,
+    reason: str,
+    *,
+    actor: str,
+    timestamp: datetime,
+    data: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """A signed statement that ``actor`` did ``action`` to ``target`` at ``timestamp`` because ``reason``."""
+    return AuditRecord(
+        kind="admin_action",
+        decision="admin",
+        timestamp=timestamp,
+        actor=actor,
+        reasons=({"check": "admin", "subject": target, "detail": reason, "data": dict(data or {})},),
+        extra={"action": action, "target": target},
     )

@@ -110,3 +110,48 @@ class ReferenceEmbedding(Base):
     model_id: Mapped[str] = mapped_column(String(100), index=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     photo_sha256: Mapped[str] = mapped_column(String(64))
+
+
+# -- admin console (migration 0005_console) ------------------------------------------------------
+# Who may use the console and the HTTP API. Mutable state, apart from the append-only audit tables;
+# secrets (passwords, session IDs, API tokens) are stored hashed only.
+
+
+class ConsoleAccount(Base):
+    __tablename__ = "console_accounts"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ConsoleSession(Base):
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), ForeignKey("console_accounts.username"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConsoleToken(Base):
+    __tablename__ = "console_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64), ForeignKey("console_accounts.username"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ConsoleLoginFailure(Base):
+    __tablename__ = "console_login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    remote: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)

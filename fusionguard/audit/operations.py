@@ -1,0 +1,66 @@
+"""What the CLI and the console both do with the log, in one place: summaries, takedowns.
+
+``fusionguard audit list`` / ``audit takedown`` and the console's pages and API call these functions,
+so a record is summarised, and a takedown checked and appended, the same way everywhere.
+
+    receipt = file_takedown(log, "3f2a...", "reported by the person shown", actor="alice", now=utc_now())
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from fusionguard.audit.log import AuditLog, Receipt, StoredRecord, _stored
+from fusionguard.audit.record import takedown_record
+from fusionguard.errors import BadInput
+from fusionguard.store.models import AuditRow
+
+MAX_REASON = 2000
+
+
+def record_summary(stored: StoredRecord) -> dict[str, Any]:
+    """One line of ``audit list``: the record's query columns, as JSON."""
+    record = stored.record
+    return {
+        "seq": stored.seq,
+        "record_id": record.record_id,
+        "kind": record.kind,
+        "decision": record.decision,
+        "timestamp": record.to_json()["timestamp"],
+        "model": record.model.name if record.model else None,
+        "license": record.model.license if record.model else None,
+        "watermark_id": record.output.watermark_id if record.output else None,
+        "identities": list(record.identities),
+        "refers_to": record.refers_to,
+    }
+
+
+def takedowns_of(log: AuditLog, record_id: str) -> list[StoredRecord]:
+    """The takedown records that refer to ``record_id``, oldest first."""
+    query = (
+        select(AuditRow)
+        .where(AuditRow.kind == "takedown")
+        .where(AuditRow.refers_to == record_id)
+        .order_by(AuditRow.seq)
+    )
+    with log.engine.connect() as connection:
+        return [_stored(row) for row in connection.execute(query)]
+
+
+def file_takedown(log: AuditLog, key: str, reason: str, *, actor: str, now: datetime) -> Receipt:
+    """Append a signed takedown record for the run record ``key`` (existing records are never edited)."""
+    reason = reason.strip()
+    if not reason:
+        raise BadInput("a takedown needs a reason")
+    if len(reason) > MAX_REASON:
+        raise BadInput(f"the reason is {len(reason)} characters, more than the limit of {MAX_REASON}")
+    target = log.get(key)
+    if target.record.kind != "run":
+        raise BadInput(
+            f"record {target.record.record_id} is a {target.record.kind} record; "
+            "only run records can be taken down"
+        )
+    return log.append(takedown_record(target.record.record_id, reason, actor=actor, timestamp=now))
