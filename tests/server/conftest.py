@@ -20,22 +20,22 @@ from PIL import Image
 
 pytest.importorskip("starlette")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from fusionguard.audit.keys import KeyRing  # noqa: E402
-from fusionguard.audit.log import AuditLog  # noqa: E402
-from fusionguard.audit.record import AuditRecord, InputRef, ModelInfo, OutputRef, PolicyRef  # noqa: E402
-from fusionguard.config import Settings  # noqa: E402
-from fusionguard.faces.base import Embedding  # noqa: E402
-from fusionguard.fingerprint import pdq_hash  # noqa: E402
-from fusionguard.guard import load_watermark_key  # noqa: E402
-from fusionguard.media import encode_image, sha256_hex  # noqa: E402
-from fusionguard.registry import ConsentRegistry  # noqa: E402
-from fusionguard.server import actions  # noqa: E402
-from fusionguard.server.accounts import Accounts, RateLimit  # noqa: E402
-from fusionguard.server.app import ConsoleConfig, create_app  # noqa: E402
-from fusionguard.watermark import WatermarkCodec  # noqa: E402
-from tests.audit.records import run_record  # noqa: E402
+from fusionguard.audit.keys import KeyRing
+from fusionguard.audit.log import AuditLog
+from fusionguard.audit.record import AuditRecord, InputRef, ModelInfo, OutputRef, PolicyRef
+from fusionguard.config import Settings
+from fusionguard.faces.base import Embedding
+from fusionguard.fingerprint import pdq_hash
+from fusionguard.guard import load_watermark_key
+from fusionguard.media import encode_image, sha256_hex
+from fusionguard.registry import ConsentRegistry
+from fusionguard.server import actions
+from fusionguard.server.accounts import Accounts, RateLimit
+from fusionguard.server.app import ConsoleConfig, create_app
+from fusionguard.watermark import WatermarkCodec
+from tests.audit.records import run_record
 
 WATERMARK = 0x1234ABCD5678EF01
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -61,7 +61,11 @@ def portrait() -> np.ndarray:
 
 def seed_home(home: Path, db_url: str, now: datetime) -> Seed:
     settings = Settings.resolve(home, db_url)
-    ring = KeyRing.load(settings.keys_dir) if (settings.keys_dir / "ring.json").exists() else KeyRing.create(settings.keys_dir, now=now)
+    ring = (
+        KeyRing.load(settings.keys_dir)
+        if (settings.keys_dir / "ring.json").exists()
+        else KeyRing.create(settings.keys_dir, now=now)
+    )
     log = AuditLog.open(db_url, ring, witness_path=settings.witness_path, checkpoint_every=4)
     try:
         codec = WatermarkCodec(load_watermark_key(settings.keys_dir))
@@ -99,7 +103,9 @@ def seed_home(home: Path, db_url: str, now: datetime) -> Seed:
             seed.passwords[name] = password
         actions.add_account(log, accounts, "bot", "platform", "test platform", actor="root", now=now)
         seed.token = actions.issue_token(log, accounts, "bot", "ci", "test token", actor="root", now=now)
-        seed.viewer_token = actions.issue_token(log, accounts, "victor", "ci", "test token", actor="root", now=now)
+        seed.viewer_token = actions.issue_token(
+            log, accounts, "victor", "ci", "test token", actor="root", now=now
+        )
     finally:
         log.close()
     return seed
@@ -135,7 +141,8 @@ def login(client: TestClient, username: str, password: str) -> str:
     """Log in; returns the session's CSRF token (from the dashboard)."""
     page = client.get("/login")
     response = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": csrf_of(page.text), "next": "/"}
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text), "next": "/"},
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/").text)
