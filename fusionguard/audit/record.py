@@ -152,7 +152,7 @@ class AuditRecord:
         _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
         _require(self.timestamp.tzinfo is not None, "timestamp must be timezone-aware")
         if self.kind == "run":
-            _require(self.decision != "takedown", "a run record is allowed or blocked")
+            _require(self.decision in ("allowed", "blocked"), "a run record is allowed or blocked")
             _require(
                 self.model is not None and self.policy is not None,
                 "a run record names its model and policy",

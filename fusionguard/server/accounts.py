@@ -34,6 +34,13 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 TOKEN_PREFIX = "fgt_"
 
 
+def check_new_account(username: str, role: str) -> None:
+    if not USERNAME.match(username):
+        raise BadInput(f"username {username!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise BadInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+
+
 def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None) if moment.tzinfo else moment
 
@@ -121,10 +128,7 @@ class Accounts:
 
     def add(self, username: str, role: str, *, now: datetime, password: str | None = None) -> str | None:
         """Create an account; returns the password (generated unless given), None for ``platform``."""
-        if not USERNAME.match(username):
-            raise BadInput(f"username {username!r} must be 1-64 lowercase letters, digits, '.', '_' or '-'")
-        if role not in ROLES:
-            raise BadInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+        check_new_account(username, role)
         if role == "platform":
             password = None
         elif password is None:

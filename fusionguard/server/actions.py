@@ -18,7 +18,7 @@ from fusionguard.audit.log import AuditLog, Receipt
 from fusionguard.audit.operations import MAX_REASON
 from fusionguard.audit.record import admin_action_record
 from fusionguard.errors import BadInput
-from fusionguard.server.accounts import ROLES, Accounts
+from fusionguard.server.accounts import Accounts, check_new_account
 
 CONSENT_ROLES = ("source", "target")
 
@@ -43,8 +43,7 @@ def add_account(
 ) -> str | None:
     """Create an account; returns its one-time password (None for a platform account)."""
     reason = _reason(reason)
-    if role not in ROLES:
-        raise BadInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+    check_new_account(username, role)
     if any(a.username == username for a in accounts.list()):
         raise BadInput(f"account {username!r} exists already")
     _record(log, "account.add", username, reason, actor, now, role=role)
