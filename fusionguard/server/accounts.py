@@ -41,6 +41,13 @@ def check_new_account(username: str, role: str) -> None:
         raise BadInput(f"role {role!r} is not one of {', '.join(ROLES)}")
 
 
+def check_password_strength(password: str) -> None:
+    if len(password) < 12:
+        raise BadInput("a password needs at least 12 characters")
+    if len(password) > 1024:
+        raise BadInput("a password is at most 1024 characters")
+
+
 def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None) if moment.tzinfo else moment
 
@@ -82,6 +89,7 @@ class Account:
     created_at: datetime
     disabled_at: datetime | None
     has_password: bool
+    must_change: bool = False
 
     @property
     def active(self) -> bool:
@@ -129,12 +137,13 @@ class Accounts:
     def add(self, username: str, role: str, *, now: datetime, password: str | None = None) -> str | None:
         """Create an account; returns the password (generated unless given), None for ``platform``."""
         check_new_account(username, role)
+        generated = password is None and role != "platform"
         if role == "platform":
             password = None
         elif password is None:
             password = secrets.token_urlsafe(15)
-        elif len(password) < 12:
-            raise BadInput("a password needs at least 12 characters")
+        else:
+            check_password_strength(password)
         try:
             with self.engine.begin() as connection:
                 connection.execute(
@@ -142,6 +151,7 @@ class Accounts:
                         username=username,
                         role=role,
                         password_hash=hash_password(password) if password else None,
+                        must_change=generated,
                         created_at=_naive(now),
                         disabled_at=None,
                     )
@@ -165,18 +175,45 @@ class Accounts:
         return [_account(row) for row in rows]
 
     def set_password(self, username: str, *, password: str | None = None) -> str:
+        """Set a password (a generated one must be changed at the next login); end the sessions."""
         account = self.get(username)
         if account.role == "platform":
             raise BadInput(f"{username} is a platform account: it has API tokens, not a password")
-        password = password or secrets.token_urlsafe(15)
+        if password is not None:
+            check_password_strength(password)
+        new = password or secrets.token_urlsafe(15)
         with self.engine.begin() as connection:
             connection.execute(
                 update(ConsoleAccount)
                 .where(ConsoleAccount.username == username)
-                .values(password_hash=hash_password(password))
+                .values(password_hash=hash_password(new), must_change=password is None)
             )
             connection.execute(delete(ConsoleSession).where(ConsoleSession.username == username))
-        return password
+        return new
+
+    def check_change(self, username: str, current: str, new: str) -> None:
+        """Refuse a change whose current password is wrong, or whose new one is weak or the same."""
+        stored = self._password_hash(username)
+        if stored is None or not check_password(current, stored):
+            raise AuthError("the current password is wrong")
+        if new == current:
+            raise BadInput("the new password must differ from the current one")
+        check_password_strength(new)
+
+    def change_password(self, username: str, current: str, new: str, *, keep_session: str) -> None:
+        """The account's own change: the current password is checked; other sessions end."""
+        self.check_change(username, current, new)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(ConsoleAccount)
+                .where(ConsoleAccount.username == username)
+                .values(password_hash=hash_password(new), must_change=False)
+            )
+            connection.execute(
+                delete(ConsoleSession)
+                .where(ConsoleSession.username == username)
+                .where(ConsoleSession.id_hash != secret_hash(keep_session))
+            )
 
     def disable(self, username: str, *, now: datetime) -> None:
         """Disable an account: its sessions end and its tokens stop working at once."""
@@ -314,4 +351,5 @@ def _account(row: Any) -> Account:
         created_at=row.created_at,
         disabled_at=row.disabled_at,
         has_password=row.password_hash is not None,
+        must_change=bool(row.must_change),
     )

@@ -39,15 +39,26 @@ def _record(
 
 
 def add_account(
-    log: AuditLog, accounts: Accounts, username: str, role: str, reason: str, *, actor: str, now: datetime
+    log: AuditLog,
+    accounts: Accounts,
+    username: str,
+    role: str,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+    password: str | None = None,
 ) -> str | None:
-    """Create an account; returns its one-time password (None for a platform account)."""
+    """Create an account; returns its password (None for a platform account).
+
+    Without ``password`` one is generated, printed once, and must be changed at the first login.
+    """
     reason = _reason(reason)
     check_new_account(username, role)
     if any(a.username == username for a in accounts.list()):
         raise BadInput(f"account {username!r} exists already")
     _record(log, "account.add", username, reason, actor, now, role=role)
-    return accounts.add(username, role, now=now)
+    return accounts.add(username, role, now=now, password=password)
 
 
 def disable_account(
@@ -67,6 +78,18 @@ def reset_password(
         raise BadInput(f"{username} is a platform account: it has API tokens, not a password")
     _record(log, "account.password", username, reason, actor, now)
     return accounts.set_password(username)
+
+
+def change_own_password(
+    log: AuditLog, accounts: Accounts, username: str, current: str, new: str, *, session: str, now: datetime
+) -> None:
+    """A user replaces their own password (the one-time one, or any); recorded, other sessions end."""
+    stored = accounts.get(username)
+    if not stored.active:
+        raise BadInput(f"account {username} is disabled")
+    accounts.check_change(username, current, new)
+    _record(log, "account.password", username, "changed by the account holder", username, now)
+    accounts.change_password(username, current, new, keep_session=session)
 
 
 def issue_token(

@@ -32,6 +32,7 @@ CSRF_HEADER = "x-csrf-token"
 MAX_FORM = 64 * 1024
 
 ANY_CONSOLE = ("viewer", "admin")
+PASSWORD_PATHS = ("/password", "/logout")  # all a session with a one-time password may reach
 
 
 class Forbidden(AuthError):
@@ -186,6 +187,10 @@ def endpoint(
                 return RedirectResponse(f"/login?next={target}", status_code=303)
             if principal.role not in roles:
                 raise Forbidden(f"the {principal.role} role may not do this")
+            if principal.account.must_change and request.url.path not in PASSWORD_PATHS:
+                if api:
+                    raise Forbidden("change the one-time password in the console first")
+                return RedirectResponse("/password", status_code=303)
             body = Body()
             if unsafe:
                 limit = (

@@ -155,6 +155,31 @@ def logout(request: Request, principal: Principal, body: Body) -> Response:
     return response
 
 
+@endpoint(ANY_CONSOLE)
+def password_page(request: Request, principal: Principal, body: Body) -> Response:
+    return render(request, "password.html", principal, error="")
+
+
+@endpoint(ANY_CONSOLE)
+def password_change(request: Request, principal: Principal, body: Body) -> Response:
+    console = request.app.state.console
+    if body.get("new") != body.get("confirm"):
+        return render(request, "password.html", principal, status=400, error="the two new passwords differ")
+    try:
+        actions.change_own_password(
+            console.log,
+            console.accounts,
+            principal.username,
+            body.get("current"),
+            body.get("new"),
+            session=request.cookies.get(SESSION_COOKIE, ""),
+            now=console.clock(),
+        )
+    except (AuthError, BadInput) as error:
+        return render(request, "password.html", principal, status=400, error=str(error))
+    return RedirectResponse("/", status_code=303)
+
+
 # -- dashboard ----------------------------------------------------------------------------------
 
 
@@ -521,6 +546,8 @@ def routes() -> list[Route]:
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/password", password_page, methods=["GET"]),
+        Route("/password", password_change, methods=["POST"]),
         Route("/", dashboard, methods=["GET"]),
         Route("/records", records, methods=["GET"]),
         Route("/records/export.jsonl", export_jsonl, methods=["GET"]),

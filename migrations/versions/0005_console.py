@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("username", sa.String(64), primary_key=True),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=True),
+        # a generated (printed, one-time) password must be replaced at the first login
+        sa.Column("must_change", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("disabled_at", sa.DateTime(), nullable=True),
     )

@@ -98,9 +98,9 @@ def seed_home(home: Path, db_url: str, now: datetime) -> Seed:
         accounts = Accounts(log.engine)
         seed = Seed(settings, traceable.record_id, blocked.record_id, buffer.getvalue(), identity)
         for name, role in (("alice", "admin"), ("victor", "viewer")):
-            password = actions.add_account(log, accounts, name, role, "test account", actor="root", now=now)
-            assert password is not None
-            seed.passwords[name] = password
+            chosen = f"{name}-chose-this-password"
+            actions.add_account(log, accounts, name, role, "test", actor="root", now=now, password=chosen)
+            seed.passwords[name] = chosen
         actions.add_account(log, accounts, "bot", "platform", "test platform", actor="root", now=now)
         seed.token = actions.issue_token(log, accounts, "bot", "ci", "test token", actor="root", now=now)
         seed.viewer_token = actions.issue_token(
@@ -145,4 +145,4 @@ def login(client: TestClient, username: str, password: str) -> str:
         data={"username": username, "password": password, "csrf_token": csrf_of(page.text), "next": "/"},
     )
     assert response.status_code == 303, response.text
-    return csrf_of(client.get("/").text)
+    return csrf_of(client.get("/", follow_redirects=True).text)

@@ -264,3 +264,43 @@ def test_login_never_redirects_off_site(client: TestClient, seed: Seed, target: 
         },
     )
     assert response.headers["location"] == "/"
+
+
+def test_a_printed_password_must_be_changed_at_first_login(client: TestClient, seed: Seed) -> None:
+    from fusionguard.config import utc_now
+    from fusionguard.server import actions
+    from fusionguard.server.accounts import Accounts
+
+    log = _log(seed)
+    try:
+        printed = actions.add_account(
+            log, Accounts(log.engine), "nina", "viewer", "new", actor="root", now=utc_now()
+        )
+    finally:
+        log.close()
+    assert printed is not None
+    csrf = login(client, "nina", printed)  # the login helper lands on /password's form
+    for path in ("/", "/records", f"/records/{seed.traceable}"):
+        response = client.get(path)
+        assert (response.status_code, response.headers["location"]) == (303, "/password"), path
+    assert client.get("/api/v1/records").status_code == 403
+    weak = client.post(
+        "/password", data={"csrf_token": csrf, "current": printed, "new": "short", "confirm": "short"}
+    )
+    assert weak.status_code == 400
+    assert "at least 12 characters" in weak.text
+    wrong = client.post(
+        "/password", data={"csrf_token": csrf, "current": "nope", "new": "x" * 12, "confirm": "x" * 12}
+    )
+    assert "the current password is wrong" in wrong.text
+    new = "nina-own-password-2026"
+    done = client.post("/password", data={"csrf_token": csrf, "current": printed, "new": new, "confirm": new})
+    assert done.status_code == 303
+    assert client.get("/").status_code == 200
+    client.cookies.clear()
+    page = client.get("/login")
+    old = client.post(
+        "/login", data={"username": "nina", "password": printed, "csrf_token": csrf_of(page.text)}
+    )
+    assert old.status_code == 401
+    login(client, "nina", new)
