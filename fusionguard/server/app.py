@@ -132,7 +132,7 @@ class SecurityHeaders:
 
 
 def create_app(config: ConsoleConfig) -> Starlette:
-    from fusionguard.server import api, pages
+    from fusionguard.server import api, pages, rendering
 
     console = Console(config)
 
@@ -149,7 +149,7 @@ def create_app(config: ConsoleConfig) -> Starlette:
             *api.routes(),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
-        exception_handlers=pages.exception_handlers(),
+        exception_handlers=rendering.exception_handlers(),
         lifespan=lifespan,
     )
     app.state.console = console
