@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -24,9 +25,12 @@ from fusionguard.server.auth import (
     Principal,
     endpoint,
 )
-from fusionguard.server.rendering import ADMIN, render
+from fusionguard.server.rendering import ADMIN, notice, render
 
 # -- consent ------------------------------------------------------------------------------------
+
+
+CONSENT_NOTICE = re.compile(r"^(?:revoked \d+ consent\(s\)|erased)$")
 
 
 @endpoint(ANY_CONSOLE)
@@ -54,7 +58,7 @@ def consent_show(request: Request, principal: Principal, body: Body) -> Response
         "consent_show.html",
         principal,
         person=person,
-        message=request.query_params.get("message", "")[:200],
+        message=notice(request, CONSENT_NOTICE),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -36,9 +37,12 @@ from fusionguard.server.auth import (
     endpoint,
 )
 from fusionguard.server.filters import FILTER_NAMES, check_record_key, export_batches, parse_filters
-from fusionguard.server.rendering import ADMIN, render
+from fusionguard.server.rendering import ADMIN, notice, render
 
 # -- dashboard ----------------------------------------------------------------------------------
+
+
+TAKEDOWN_NOTICE = re.compile(r"^takedown recorded as seq \d+$")
 
 
 @endpoint(ANY_CONSOLE)
@@ -168,7 +172,7 @@ def record_detail(request: Request, principal: Principal, body: Body) -> Respons
         takedowns=[t.record.to_json() for t in takedowns],
         referred=referred,
         envelope=json.dumps(stored.envelope, indent=2, sort_keys=True),
-        message=request.query_params.get("message", "")[:200],
+        message=notice(request, TAKEDOWN_NOTICE),
     )
 
 

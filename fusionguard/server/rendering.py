@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +32,12 @@ from fusionguard.server.auth import (
 )
 
 ADMIN = ("admin",)
+
+
+def notice(request: Request, allowed: re.Pattern[str]) -> str:
+    """The ``message`` a redirect carries, only when it is one the app writes (no injected text)."""
+    message = request.query_params.get("message", "")
+    return message if allowed.match(message) else ""
 
 
 def render(

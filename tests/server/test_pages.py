@@ -179,3 +179,22 @@ def test_verification_runs_in_the_background_and_reports(client: TestClient, see
     assert state["percent"] == 100
     assert "ok: 15 records" in client.get("/verify").text
     assert 'id="verify-state">ok<' in client.get("/").text
+
+
+def test_redirect_notices_carry_no_injected_text(client: TestClient, seed: Seed) -> None:
+    login(client, "victor", seed.passwords["victor"])
+    page = client.get(
+        f"/records/{seed.traceable}", params={"message": "Your account is locked: call +1 555"}
+    ).text
+    assert "call +1 555" not in page
+    page = client.get(f"/consent/{seed.identity}", params={"message": "erased"}).text
+    assert 'id="message">erased<' in page
+
+
+def test_csv_export_defuses_spreadsheet_formulas() -> None:
+    from fusionguard.server.pages import _csv_cell
+
+    assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert _csv_cell(["id-a", "id-b"]) == "id-a id-b"
+    assert _csv_cell(None) == ""
