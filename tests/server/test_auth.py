@@ -304,3 +304,41 @@ def test_a_printed_password_must_be_changed_at_first_login(client: TestClient, s
     )
     assert old.status_code == 401
     login(client, "nina", new)
+
+
+def test_two_server_processes_share_sessions_limits_and_the_log(seed: Seed) -> None:
+    """Two apps on one database (two server processes): a session and a lockout hold on both."""
+    from tests.server.conftest import make_client
+
+    with make_client(seed) as first, make_client(seed) as second:
+        csrf = login(first, "alice", seed.passwords["alice"])
+        second.cookies.update(first.cookies)
+        assert second.get("/").status_code == 200
+        for client in (first, second):
+            done = client.post(
+                f"/records/{seed.traceable}/takedown", data={"csrf_token": csrf, "reason": "dup"}
+            )
+            assert done.status_code == 303
+        for _ in range(5):
+            page = first.get("/login")
+            first.post(
+                "/login", data={"username": "victor", "password": "x", "csrf_token": csrf_of(page.text)}
+            )
+        page = second.get("/login")
+        locked = second.post(
+            "/login",
+            data={
+                "username": "victor",
+                "password": seed.passwords["victor"],
+                "csrf_token": csrf_of(page.text),
+            },
+        )
+        assert locked.status_code == 429
+    log = _log(seed)
+    try:
+        from fusionguard.audit.verify import verify_log
+
+        assert verify_log(log).ok
+        assert log.count() == 17
+    finally:
+        log.close()
