@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from fusionguard.audit.canonical import canonical_json, parse_json_object
 from fusionguard.audit.checkpoint import Checkpoint, verify_checkpoint
@@ -604,9 +605,17 @@ class AuditLog:
             )
         if filters.taken_down is not None:
             taken = select(AuditRow.refers_to).where(AuditRow.kind == "takedown")
-            query = query.where(AuditRow.kind == "run").where(
-                AuditRow.record_id.in_(taken) if filters.taken_down else AuditRow.record_id.not_in(taken)
-            )
+            if filters.taken_down:
+                # by sequence number: the few targets are probed, not every run record scanned
+                target, takedown = aliased(AuditRow), aliased(AuditRow)
+                taken_seqs = (
+                    select(target.seq)
+                    .join(takedown, takedown.refers_to == target.record_id)
+                    .where(takedown.kind == "takedown")
+                )
+                query = query.where(AuditRow.kind == "run").where(AuditRow.seq.in_(taken_seqs))
+            else:
+                query = query.where(AuditRow.kind == "run").where(AuditRow.record_id.not_in(taken))
         if filters.limit:
             query = query.limit(filters.limit)
         with self._guard("query the log"), self.engine.connect() as connection:

@@ -10,6 +10,7 @@ The app reads and writes through the same objects the CLI uses: :class:`~fusiong
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -90,6 +91,11 @@ class Console:
                 self._tracing = TraceService(self)
             return self._tracing
 
+    def warm_up(self) -> None:
+        # a failure here is raised again, to its caller, by the first trace request
+        with contextlib.suppress(Exception):
+            self.tracing().tracer()
+
     def close(self) -> None:
         self.verify_job.wait()
         self.log.close()
@@ -138,6 +144,9 @@ def create_app(config: ConsoleConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Load the tracer's PDQ index (every output's hash: seconds at 1,000,000 records) before the
+        # first trace request asks for it; a request that comes sooner waits for the same load.
+        threading.Thread(target=console.warm_up, name="fusionguard-warm-up", daemon=True).start()
         try:
             yield
         finally:

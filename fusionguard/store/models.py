@@ -37,10 +37,10 @@ class AuditRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     record_id: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    decision: Mapped[str] = mapped_column(String(16), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # indexed with seq (0005_console)
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     actor: Mapped[str] = mapped_column(String(200))
-    model_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    model_name: Mapped[str | None] = mapped_column(String(200))  # indexed with seq (0005_console)
     model_license: Mapped[str | None] = mapped_column(String(100))
     watermark_id: Mapped[str | None] = mapped_column(String(16), unique=True)
     pdq: Mapped[str | None] = mapped_column(String(64))
@@ -49,6 +49,13 @@ class AuditRow(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     envelope: Mapped[str] = mapped_column(Text)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    # newest-first search under a filter reads these in order (migration 0005_console)
+    __table_args__ = (
+        Index("ix_audit_records_decision_seq", "decision", "seq"),
+        Index("ix_audit_records_model_name_seq", "model_name", "seq"),
+        Index("ix_audit_records_kind_seq", "kind", "seq"),
+    )
 
 
 class RecordIdentity(Base):

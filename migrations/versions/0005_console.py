@@ -21,7 +21,21 @@ branch_labels = None
 depends_on = None
 
 
+# Record search pages newest first under a filter (WHERE decision = ? ORDER BY seq DESC LIMIT n): an index
+# on (column, seq) answers that from the index in order, where one on the column alone sorts every match
+# (a second at 1,000,000 records). Takedown lookups by kind need (kind, seq).
+_SEARCH_INDEXES = {
+    "ix_audit_records_decision_seq": ("ix_audit_records_decision", ["decision", "seq"], ["decision"]),
+    "ix_audit_records_model_name_seq": ("ix_audit_records_model_name", ["model_name", "seq"], ["model_name"]),
+    "ix_audit_records_kind_seq": (None, ["kind", "seq"], None),
+}
+
+
 def upgrade() -> None:
+    for name, (replaces, columns, _old) in _SEARCH_INDEXES.items():
+        op.create_index(name, "audit_records", columns)
+        if replaces:
+            op.drop_index(replaces, table_name="audit_records")
     op.create_table(
         "console_accounts",
         sa.Column("username", sa.String(64), primary_key=True),
@@ -64,6 +78,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name, (replaces, _columns, old) in _SEARCH_INDEXES.items():
+        if replaces and old:
+            op.create_index(replaces, "audit_records", old)
+        op.drop_index(name, table_name="audit_records")
     op.drop_table("console_login_failures")
     op.drop_table("console_tokens")
     op.drop_table("console_sessions")
