@@ -139,6 +139,7 @@ def main() -> None:
             Image.fromarray(codec.embed(base, wid)).save(buffer, "JPEG", quality=85)
             leaks.append((wid, buffer.getvalue()))
 
+        console_config = ConsoleConfig(settings=settings)  # fails now, not after the fill, if it fails
         began = time.perf_counter()
         fill(log, args.records, rng, marked_ids)
         fill_s = time.perf_counter() - began
@@ -150,9 +151,7 @@ def main() -> None:
         log.close()
 
         port = 18700 + os.getpid() % 1000
-        config = uvicorn.Config(
-            create_app(ConsoleConfig(settings=settings)), host="127.0.0.1", port=port, log_level="warning"
-        )
+        config = uvicorn.Config(create_app(console_config), host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
