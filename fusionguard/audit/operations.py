@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fusionguard.audit.log import AuditLog, Receipt, StoredRecord, _stored
+from fusionguard.audit.log import AuditLog, Receipt, StoredRecord
+from fusionguard.audit.reader import stored_record
 from fusionguard.audit.record import takedown_record
 from fusionguard.errors import BadInput
 from fusionguard.store.models import AuditRow
@@ -46,8 +47,8 @@ def takedowns_of(log: AuditLog, record_id: str) -> list[StoredRecord]:
         .where(AuditRow.refers_to == record_id)
         .order_by(AuditRow.seq)
     )
-    with log.engine.connect() as connection:
-        return [_stored(row) for row in connection.execute(query)]
+    with log.snapshot() as snapshot:
+        return [stored_record(row) for row in snapshot.connection.execute(query)]
 
 
 def file_takedown(log: AuditLog, key: str, reason: str, *, actor: str, now: datetime) -> Receipt:

@@ -120,7 +120,7 @@ def revoke_consent(
         raise BadInput(f"roles must be source and/or target, got {', '.join(roles) or 'none'}")
     registry.show(identity)
     _record(log, "consent.revoke", identity, reason, actor, now, roles=list(roles))
-    return int(registry.revoke(identity, list(roles)))
+    return int(registry.revoke(identity, list(roles), actor=actor))
 
 
 def erase_identity(
@@ -130,4 +130,4 @@ def erase_identity(
     reason = _reason(reason)
     registry.show(identity)
     _record(log, "consent.erase", identity, reason, actor, now)
-    registry.erase(identity)
+    registry.erase(identity, actor=actor)

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from fusionguard.audit.operations import file_takedown, record_summary, takedowns_of
 from fusionguard.errors import BadInput
 from fusionguard.server.auth import Body, Principal, endpoint
-from fusionguard.server.filters import check_record_key, parse_filters
+from fusionguard.server.filters import DECISIONS, check_record_key, parse_filters
 
 READ = ("viewer", "admin")
 TRACE = ("viewer", "admin", "platform")
@@ -106,7 +106,7 @@ def _filter_params() -> list[dict[str, Any]]:
     return [
         {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
         {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-        {"name": "decision", "in": "query", "schema": {"enum": ["allowed", "blocked", "takedown", "admin"]}},
+        {"name": "decision", "in": "query", "schema": {"enum": list(DECISIONS)}},
         {"name": "model", "in": "query", "schema": text},
         {"name": "identity", "in": "query", "schema": text},
         {"name": "watermark_id", "in": "query", "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{16}$"}},

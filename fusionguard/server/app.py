@@ -79,8 +79,15 @@ class Console:
         with self._lock:
             if self._registry is None:
                 from fusionguard.registry import ConsentRegistry
+                from fusionguard.registry.identity_keys import IdentityKeyStore
 
-                self._registry = ConsentRegistry(self.log.engine, clock=self.clock)
+                # with the log: every consent change is also a signed consent record (as in the CLI)
+                self._registry = ConsentRegistry(
+                    self.log.engine,
+                    keys=IdentityKeyStore(self.settings.identity_keys_dir),
+                    log=self.log,
+                    clock=self.clock,
+                )
             return self._registry
 
     def tracing(self) -> Any:

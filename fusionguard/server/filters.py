@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from fusionguard.audit.log import AuditLog, Filters, StoredRecord
 from fusionguard.errors import BadInput
 
-DECISIONS = ("allowed", "blocked", "takedown", "admin")
+DECISIONS = ("allowed", "blocked", "takedown", "enrolled", "granted", "revoked", "erased", "admin")
 PAGE = 50
 MAX_PAGE = 500
 _HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")

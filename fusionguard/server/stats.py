@@ -15,11 +15,19 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from fusionguard.audit.canonical import parse_json_object
-from fusionguard.audit.log import AuditLog, _naive_utc
+from fusionguard.audit.log import AuditLog
+from fusionguard.audit.reader import naive_utc
+from fusionguard.audit.record import CONSENT_ACTIONS
 from fusionguard.store.models import AuditRow
 
-DECISIONS = ("allowed", "blocked", "takedown", "admin")
-COLOURS = {"allowed": "#2f7d4a", "blocked": "#b3362b", "takedown": "#d08a1c", "admin": "#5964a8"}
+DECISIONS = ("allowed", "blocked", "takedown", "consent", "admin")  # consent: its four actions
+COLOURS = {
+    "allowed": "#2f7d4a",
+    "blocked": "#b3362b",
+    "takedown": "#d08a1c",
+    "consent": "#2a8a8a",
+    "admin": "#5964a8",
+}
 REASON_SAMPLE = 5000
 
 
@@ -35,7 +43,7 @@ class DayCounts:
 
 def per_day(log: AuditLog, *, now: datetime, days: int = 30) -> list[DayCounts]:
     """Records per day and decision over the last ``days`` days (UTC), every day present."""
-    start = _naive_utc(now).date() - timedelta(days=days - 1)
+    start = naive_utc(now).date() - timedelta(days=days - 1)
     start_naive = datetime(start.year, start.month, start.day)
     day = func.date(AuditRow.created_at)
     query = (
@@ -47,7 +55,9 @@ def per_day(log: AuditLog, *, now: datetime, days: int = 30) -> list[DayCounts]:
     with log.engine.connect() as connection:
         for when, decision, count in connection.execute(query):
             key = when if isinstance(when, date) else date.fromisoformat(str(when))
-            found.setdefault(key, {})[str(decision)] = int(count)
+            bucket = "consent" if decision in CONSENT_ACTIONS else str(decision)
+            day_counts = found.setdefault(key, {})
+            day_counts[bucket] = day_counts.get(bucket, 0) + int(count)
     return [
         DayCounts(start + timedelta(days=i), found.get(start + timedelta(days=i), {})) for i in range(days)
     ]

@@ -6,7 +6,7 @@ session IDs and API tokens are stored hashed, never in clear. Sessions and login
 database so several server processes sharing one PostgreSQL see the same sessions and rate limits.
 
 Revision ID: 0005_console
-Revises: 0005_bystanders
+Revises: 0005_coreaudit
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_console"
-down_revision = "0005_bystanders"  # chained after main's 0005 when main was merged
+down_revision = "0005_coreaudit"  # chained after main's 0005 migrations when main was merged
 branch_labels = None
 depends_on = None
 

@@ -31,6 +31,7 @@ from fusionguard.fingerprint import pdq_hash
 from fusionguard.guard import load_watermark_key
 from fusionguard.media import encode_image, sha256_hex
 from fusionguard.registry import ConsentRegistry
+from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.server import actions
 from fusionguard.server.accounts import Accounts, RateLimit
 from fusionguard.server.app import ConsoleConfig, create_app
@@ -88,7 +89,8 @@ def seed_home(home: Path, db_url: str, now: datetime) -> Seed:
         log.append_many([traceable, *records, blocked])
         buffer = io.BytesIO()
         Image.fromarray(marked).save(buffer, "JPEG", quality=90)
-        registry = ConsentRegistry(log.engine)
+        # the enrolment is itself a signed consent record (seq 10)
+        registry = ConsentRegistry(log.engine, keys=IdentityKeyStore(settings.identity_keys_dir), log=log)
         identity = registry.enroll(
             f"Eve {XSS}",
             [Embedding("fake", np.ones(8, dtype=np.float32))],

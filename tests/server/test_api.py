@@ -100,10 +100,10 @@ def test_public_checkpoint_is_a_signed_note(client: TestClient, seed: Seed) -> N
     assert note.headers["content-type"].startswith("text/plain")
     lines = note.text.split("\n")
     assert lines[0].startswith("fusionguard.log/")
-    assert lines[1] == "15"
+    assert lines[1] == "16"
     assert "\n\n— " in note.text  # C2SP signed note: body, blank line, signature lines
     checkpoint = verify_checkpoint(note.text, KeyRing.load(seed.settings.keys_dir))
-    assert checkpoint.tree_size == 15
+    assert checkpoint.tree_size == 16
 
 
 def test_openapi_document_lists_every_route(client: TestClient) -> None:

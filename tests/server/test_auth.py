@@ -339,6 +339,6 @@ def test_two_server_processes_share_sessions_limits_and_the_log(seed: Seed) -> N
         from fusionguard.audit.verify import verify_log
 
         assert verify_log(log).ok
-        assert log.count() == 17
+        assert log.count() == 18
     finally:
         log.close()

@@ -145,7 +145,7 @@ def test_console_in_a_real_browser(server: tuple[str, Seed], browser: object, tm
     bars = finds(By.CSS_SELECTOR, "#per-day svg rect")
     assert len(bars) >= 5
     assert all(bar.size["width"] > 0 for bar in bars)
-    assert int(find(By.ID, "log-size").text) == 15
+    assert int(find(By.ID, "log-size").text) == 16
     _shot(driver, tmp_path, "dashboard")
 
     # search: blocked records only, then open the traceable record by its watermark ID
@@ -180,7 +180,7 @@ def test_console_in_a_real_browser(server: tuple[str, Seed], browser: object, tm
     )
     find(By.CSS_SELECTOR, "button.file-takedown").click()
     assert find(By.ID, "takedown-status").text == "TAKEN DOWN"
-    assert "takedown recorded as seq 15" in find(By.ID, "message").text
+    assert "takedown recorded as seq 16" in find(By.ID, "message").text
 
     # revoke a consent
     driver.get(f"{base}/consent/{seed.identity}")  # type: ignore[attr-defined]

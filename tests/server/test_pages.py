@@ -20,7 +20,7 @@ def test_dashboard_shows_counts_and_charts(client: TestClient, seed: Seed) -> No
     login(client, "victor", seed.passwords["victor"])
     page = client.get("/").text
     size = int(re.search(r'id="log-size">(\d+)<', page).group(1))  # type: ignore[union-attr]
-    assert size == 15  # 10 runs + 2 accounts + 1 platform account + 2 tokens, all signed records
+    assert size == 16  # 10 runs + 1 enrolment + 3 accounts + 2 tokens, all signed records
     assert page.count('data-decision="allowed"') >= 5
     assert 'data-decision="blocked"' in page
     assert "consent: source" in page  # the top block reason
@@ -47,7 +47,7 @@ def test_search_filters_pagination_and_exports(client: TestClient, seed: Seed) -
         seen += [int(s) for s in re.findall(r"<tr class=\"\w+\">\s*<td>(\d+)</td>", page)]
         found = re.search(r'href="([^"]+)" id="older"', page)
         url = found.group(1).replace("&amp;", "&") if found else ""
-    assert seen == list(range(14, -1, -1))
+    assert seen == list(range(15, -1, -1))
     bad = client.get("/records", params={"since": "yesterday"})
     assert bad.status_code == 400
     assert "since: &#39;yesterday&#39; is not an ISO 8601 date or time" in bad.text
@@ -59,7 +59,7 @@ def test_search_filters_pagination_and_exports(client: TestClient, seed: Seed) -
     assert "signature" in envelopes[0]
     rows = list(csv.reader(io.StringIO(client.get("/records/export.csv").text)))
     assert rows[0][:4] == ["seq", "record_id", "kind", "decision"]
-    assert len(rows) == 16
+    assert len(rows) == 17
 
 
 def test_record_detail_proof_and_takedown(client: TestClient, seed: Seed) -> None:
@@ -76,7 +76,7 @@ def test_record_detail_proof_and_takedown(client: TestClient, seed: Seed) -> Non
     assert done.status_code == 303
     page = client.get(done.headers["location"]).text
     assert "TAKEN DOWN" in page
-    assert "takedown recorded as seq 15" in page
+    assert "takedown recorded as seq 16" in page
     assert XSS not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     blocked = client.get(f"/records/{seed.blocked}").text
@@ -159,9 +159,9 @@ def test_checkpoints_history_and_export(client: TestClient, seed: Seed) -> None:
     assert client.post("/checkpoints", data={"csrf_token": csrf}).status_code == 303
     page = client.get("/checkpoints").text
     sizes = re.findall(r'href="/checkpoints/(\d+)\.note"', page)
-    assert "15" in sizes
-    note = client.get("/checkpoints/15.note")
-    assert note.text.splitlines()[1] == "15"
+    assert "16" in sizes
+    note = client.get("/checkpoints/16.note")
+    assert note.text.splitlines()[1] == "16"
     assert note.text == client.get("/checkpoint").text
     assert client.get("/checkpoints/999.note").status_code == 404
 
@@ -175,9 +175,9 @@ def test_verification_runs_in_the_background_and_reports(client: TestClient, see
             break
         time.sleep(0.05)
     assert state["result"]["ok"] is True
-    assert state["result"]["records"] == 15
+    assert state["result"]["records"] == 16
     assert state["percent"] == 100
-    assert "ok: 15 records" in client.get("/verify").text
+    assert "ok: 16 records" in client.get("/verify").text
     assert 'id="verify-state">ok<' in client.get("/").text
 
 
