@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fusionguard-installed
 TEST_STAMP := $(VENV)/.fusionguard-test-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean serve
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[demo,test,postgres]'
+	$(PY) -m pip install -q -e '.[demo,test,postgres,server]'
 	touch $(STAMP)
 
 # What the whole suite needs beyond the package's extras: the diffusers adapter's tests run a tiny
@@ -24,6 +24,13 @@ $(TEST_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/fusionguard --home out/demo-home demo --out out/demo
 
+# The admin console on the demo's records: runs the demo once, prints a one-time admin password.
+serve: $(STAMP)
+	test -f out/demo-home/audit.db || $(MAKE) demo
+	$(VENV)/bin/fusionguard --home out/demo-home admin add admin --role admin 2>/dev/null \
+	  || $(VENV)/bin/fusionguard --home out/demo-home admin password admin
+	$(VENV)/bin/fusionguard --home out/demo-home serve --listen 127.0.0.1:8700
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check fusionguard tests bench migrations docs
 	$(VENV)/bin/ruff format --check fusionguard tests bench migrations docs
@@ -33,7 +40,7 @@ test: $(TEST_STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	for b in audit checks fingerprint watermark trace guard; do $(PY) bench/$$b/run.py || exit 1; done
+	for b in audit checks fingerprint watermark trace guard console; do $(PY) bench/$$b/run.py || exit 1; done
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,7 @@ import click
 
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Filters, StoredRecord
-from fusionguard.audit.record import takedown_record
+from fusionguard.audit.operations import check_takedown, file_takedown, record_summary
 from fusionguard.audit.verify import checkpoint_summary, verify_log, verify_proof_file
 from fusionguard.config import Settings, utc_now
 from fusionguard.errors import (
@@ -170,19 +170,7 @@ def audit() -> None:
 
 
 def _summary(stored: StoredRecord) -> dict[str, Any]:
-    record = stored.record
-    return {
-        "seq": stored.seq,
-        "record_id": record.record_id,
-        "kind": record.kind,
-        "decision": record.decision,
-        "timestamp": record.to_json()["timestamp"],
-        "model": record.model.name if record.model else None,
-        "license": record.model.license if record.model else None,
-        "watermark_id": record.output.watermark_id if record.output else None,
-        "identities": list(record.identities),
-        "refers_to": record.refers_to,
-    }
+    return record_summary(stored)
 
 
 @audit.command("list")
@@ -191,7 +179,7 @@ def _summary(stored: StoredRecord) -> dict[str, Any]:
 @click.option(
     "--decision",
     type=click.Choice(
-        ["allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased"]
+        ["allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased", "admin"]
     ),
 )
 @click.option("--model", help="Only records of this model name.")
@@ -433,23 +421,8 @@ def audit_takedown(
     context: Context, record: str, reason: str, actor: str, image: str | None, override_unverified: str | None
 ) -> None:
     """Append a signed takedown record for RECORD (existing records are never edited)."""
-    if not reason.strip():
-        raise BadInput("--reason is empty; say why the output is taken down")
     log = context.log()
-    target = log.get(record)
-    record_id = target.record.record_id
-    if target.record.kind != "run":
-        raise BadInput(
-            f"record {record_id} is a {target.record.kind} record; only run records can be taken down"
-        )
-    if target.record.decision != "allowed":
-        raise BadInput(
-            f"record {record_id} was blocked: it released no output, so there is nothing to take down"
-        )
-    for decision, done in (("takedown", "was already taken down"), ("not_released", "was never released")):
-        earlier = [s for s in log.query(Filters(decision=decision)) if s.record.refers_to == record_id]
-        if earlier:
-            raise BadInput(f"record {record_id} {done} (seq {earlier[0].seq}); nothing appended")
+    target = check_takedown(log, record, reason)
     data: dict[str, Any] = {}
     if image is not None:
         from fusionguard.trace_cli import takedown_evidence
@@ -457,9 +430,7 @@ def audit_takedown(
         data = takedown_evidence(context.settings, log, Path(image), target, override_unverified)
     elif override_unverified is not None:
         raise BadInput("--override-unverified applies to a traced --image; give --image too")
-    receipt = log.append(
-        takedown_record(target.record.record_id, reason, actor=actor, timestamp=utc_now(), data=data)
-    )
+    receipt = file_takedown(log, record, reason, actor=actor, now=utc_now(), data=data, checked=target)
     click.echo(f"takedown recorded as seq {receipt.seq} ({receipt.record_id})")
 
 
@@ -819,6 +790,14 @@ def demo(context: Context, out: str, video: bool) -> None:
     from fusionguard.demo.run import run_demo
 
     run_demo(context.settings, Path(out), echo=click.echo)
+
+
+# -- admin console (fusionguard.server) ----------------------------------------------------------
+from fusionguard.server.commands import admin as _admin_group  # noqa: E402 (registered after the groups above)
+from fusionguard.server.commands import serve as _serve_command  # noqa: E402
+
+cli.add_command(_serve_command)
+cli.add_command(_admin_group)
 
 
 def main(argv: list[str] | None = None) -> int:

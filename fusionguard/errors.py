@@ -218,3 +218,14 @@ class RecoveryError(FusionGuardError):
 
 class AnonymisationFailed(FusionGuardError):
     """A bystander's face stayed recognisable after every anonymisation method (the run is blocked)."""
+
+
+# -- admin console ---------------------------------------------------------------------------------
+
+
+class AuthError(FusionGuardError):
+    """A console login, session or API token was refused (wrong password, expired, revoked, no role)."""
+
+
+class RateLimited(AuthError):
+    """Too many failed logins for this account or client in the window; wait and try again."""

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import aliased
 
 from fusionguard.audit.canonical import parse_json_object
 from fusionguard.audit.record import AuditRecord
@@ -49,6 +50,9 @@ class Filters:
     watermark_id: str | None = None
     taken_down: bool | None = None
     limit: int | None = None
+    # keyset pagination (the console's record search): only seq > after_seq / seq < before_seq
+    after_seq: int | None = None
+    before_seq: int | None = None
     #: Newest first (``limit`` then keeps the newest records), as ``audit list`` shows them.
     newest_first: bool = False
 
@@ -102,6 +106,10 @@ class LogSnapshot:
 
     def query(self, filters: Filters = Filters()) -> list[StoredRecord]:
         query = select(AuditRow).order_by(AuditRow.seq.desc() if filters.newest_first else AuditRow.seq)
+        if filters.after_seq is not None:
+            query = query.where(AuditRow.seq > filters.after_seq)
+        if filters.before_seq is not None:
+            query = query.where(AuditRow.seq < filters.before_seq)
         if filters.since:
             query = query.where(AuditRow.created_at >= naive_utc(filters.since))
         if filters.until:
@@ -120,9 +128,17 @@ class LogSnapshot:
             )
         if filters.taken_down is not None:
             taken = select(AuditRow.refers_to).where(AuditRow.kind == "takedown")
-            query = query.where(AuditRow.kind == "run").where(
-                AuditRow.record_id.in_(taken) if filters.taken_down else AuditRow.record_id.not_in(taken)
-            )
+            if filters.taken_down:
+                # by sequence number: the few targets are probed, not every run record scanned
+                target, takedown = aliased(AuditRow), aliased(AuditRow)
+                taken_seqs = (
+                    select(target.seq)
+                    .join(takedown, takedown.refers_to == target.record_id)
+                    .where(takedown.kind == "takedown")
+                )
+                query = query.where(AuditRow.kind == "run").where(AuditRow.seq.in_(taken_seqs))
+            else:
+                query = query.where(AuditRow.kind == "run").where(AuditRow.record_id.not_in(taken))
         if filters.limit:
             query = query.limit(filters.limit)
         return [stored_record(row) for row in self.connection.execute(query)]

@@ -29,9 +29,9 @@ from fusionguard.errors import InvalidRecord
 SCHEMA = "fusionguard.audit-record/v1"
 #: ``release`` records say that an ``allowed`` run's output was never released (a crash or a failure
 #: between appending the record and renaming the output into place); they refer to that run.
-Kind = Literal["run", "takedown", "release", "consent"]
+Kind = Literal["run", "takedown", "release", "consent", "admin_action"]
 Decision = Literal[
-    "allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased"
+    "allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased", "admin"
 ]
 
 #: Longest values the database columns hold (VARCHAR sizes in fusionguard.store.models). Checked when a
@@ -181,16 +181,19 @@ class AuditRecord:
     seq: int | None = None
 
     def __post_init__(self) -> None:
-        _require(self.kind in ("run", "takedown", "release", "consent"), f"unknown record kind {self.kind!r}")
         _require(
-            self.decision in ("allowed", "blocked", "takedown", "not_released", *CONSENT_ACTIONS),
+            self.kind in ("run", "takedown", "release", "consent", *ADMIN_KINDS),
+            f"unknown record kind {self.kind!r}",
+        )
+        _require(
+            self.decision in ("allowed", "blocked", "takedown", "not_released", *CONSENT_ACTIONS, "admin"),
             f"bad decision {self.decision!r}",
         )
         _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
         _require(self.timestamp.tzinfo is not None, "timestamp must be timezone-aware")
         _require_length(self.actor, MAX_ACTOR, "actor")
         if self.kind == "run":
-            _require(self.decision != "takedown", "a run record is allowed or blocked")
+            _require(self.decision in ("allowed", "blocked"), "a run record is allowed or blocked")
             _require(
                 self.model is not None and self.policy is not None,
                 "a run record names its model and policy",
@@ -221,6 +224,8 @@ class AuditRecord:
             )
         elif self.kind == "consent":
             _check_consent_record(self)
+        elif self.kind in ADMIN_KINDS:
+            _check_admin_action(self)
         else:
             _require(self.decision == "takedown", "a takedown record has decision 'takedown'")
             _require(
@@ -377,4 +382,50 @@ def consent_record(
         timestamp=timestamp,
         actor=actor,
         extra={"consent": consent},
+    )
+
+
+# -- admin actions (the console's accounts, consent changes made in the console) ------------------
+# Every action an admin takes in the console or with ``fusionguard admin`` is itself a signed record:
+# who (``actor``), when (``timestamp``), what (``extra["action"]`` on ``extra["target"]``) and why
+# (the reason's ``detail``). Takedowns keep their own kind: they are records about records.
+
+ADMIN_KINDS = ("admin_action",)
+ADMIN_ACTIONS = (
+    "account.add",
+    "account.disable",
+    "account.password",
+    "token.issue",
+    "consent.revoke",
+    "consent.erase",
+)
+
+
+def _check_admin_action(record: AuditRecord) -> None:
+    _require(record.decision == "admin", "an admin-action record has decision 'admin'")
+    _require(
+        record.extra.get("action") in ADMIN_ACTIONS, f"unknown admin action {record.extra.get('action')!r}"
+    )
+    _require(bool(record.extra.get("target")), "an admin-action record names its target")
+    _require(len(record.reasons) == 1 and bool(record.reasons[0].get("detail")), "an admin action gives why")
+    _require(record.model is None and record.output is None, "an admin-action record describes no run")
+
+
+def admin_action_record(
+    action: str,
+    target: str,
+    reason: str,
+    *,
+    actor: str,
+    timestamp: datetime,
+    data: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """A signed statement that ``actor`` did ``action`` to ``target`` at ``timestamp`` because ``reason``."""
+    return AuditRecord(
+        kind="admin_action",
+        decision="admin",
+        timestamp=timestamp,
+        actor=actor,
+        reasons=({"check": "admin", "subject": target, "detail": reason, "data": dict(data or {})},),
+        extra={"action": action, "target": target},
     )

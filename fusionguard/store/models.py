@@ -37,10 +37,10 @@ class AuditRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     record_id: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    decision: Mapped[str] = mapped_column(String(16), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # indexed with seq (0005_console)
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     actor: Mapped[str] = mapped_column(String(200))
-    model_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    model_name: Mapped[str | None] = mapped_column(String(200))  # indexed with seq (0005_console)
     model_license: Mapped[str | None] = mapped_column(String(100))
     watermark_id: Mapped[str | None] = mapped_column(String(16), unique=True)
     pdq: Mapped[str | None] = mapped_column(String(64))
@@ -49,6 +49,13 @@ class AuditRow(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     envelope: Mapped[str] = mapped_column(Text)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    # newest-first search under a filter reads these in order (migration 0005_console)
+    __table_args__ = (
+        Index("ix_audit_records_decision_seq", "decision", "seq"),
+        Index("ix_audit_records_model_name_seq", "model_name", "seq"),
+        Index("ix_audit_records_kind_seq", "kind", "seq"),
+    )
 
 
 class RecordIdentity(Base):
@@ -143,3 +150,49 @@ class TraceFingerprintRow(Base):
 
     record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# -- admin console (migration 0005_console) ------------------------------------------------------
+# Who may use the console and the HTTP API. Mutable state, apart from the append-only audit tables;
+# secrets (passwords, session IDs, API tokens) are stored hashed only.
+
+
+class ConsoleAccount(Base):
+    __tablename__ = "console_accounts"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    must_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ConsoleSession(Base):
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), ForeignKey("console_accounts.username"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConsoleToken(Base):
+    __tablename__ = "console_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64), ForeignKey("console_accounts.username"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ConsoleLoginFailure(Base):
+    __tablename__ = "console_login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    remote: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
