@@ -200,8 +200,15 @@ def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_
     """Recompute the log; name every edited, missing, reordered or badly signed record."""
     log = context.log()
     notes = [Path(p).read_text() for p in checkpoints]
+    # -- witnessing (fusionguard.witness): cosigned checkpoints must match the records too --
+    from fusionguard.witness.cli import verify_block
+
+    witnessed = verify_block(context.settings.home, log)
+    notes += witnessed.notes if witnessed else []
     with _progress(log.count(), "verifying") as progress:
         report = verify_log(log, full=full, external_checkpoints=notes, progress=progress)
+    if witnessed:
+        report.problems += witnessed.problems
     if as_json:
         _emit(
             {
@@ -210,10 +217,14 @@ def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_
                 "tree_size": report.tree_size,
                 "root_hash": report.root_hash.hex(),
                 "problems": [p.to_dict() for p in report.problems],
+                **({"witnessing": witnessed.to_json(utc_now())} if witnessed else {}),
             }
         )
     elif report.ok:
         click.echo(f"ok: {report.records} records, root {report.root_hash.hex()}")
+    if witnessed and not as_json:
+        for line in witnessed.lines(utc_now()):
+            click.echo(line)
     if not report.ok:
         if not as_json:
             for problem in report.problems:
@@ -579,6 +590,13 @@ def demo(context: Context, out: str) -> None:
     from fusionguard.demo.run import run_demo
 
     run_demo(context.settings, Path(out), echo=click.echo)
+
+
+# -- witnessing (fusionguard.witness) ------------------------------------------------------------
+
+from fusionguard.witness.cli import witness  # noqa: E402 (registered beside the other groups)
+
+cli.add_command(witness)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -232,6 +232,10 @@ class Guard:
         settings = Settings.resolve(Path(home) if home is not None else None, db_url)
         ring = KeyRing.load(settings.keys_dir)
         log = AuditLog.open(settings.db_url, ring, clock=clock, witness_path=settings.witness_path)
+        # -- witnessing (fusionguard.witness): a background client when <home>/witness-policy exists --
+        from fusionguard.witness.config import start_witnessing
+
+        start_witnessing(settings.home, log)
         if faces is None:
             from fusionguard.faces import DlibBackend
 
