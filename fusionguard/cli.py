@@ -594,9 +594,15 @@ def demo(context: Context, out: str) -> None:
 
 # -- witnessing (fusionguard.witness) ------------------------------------------------------------
 
-from fusionguard.witness.cli import witness  # noqa: E402 (registered beside the other groups)
+from fusionguard.witness.cli import (  # noqa: E402 (registered beside the other commands)
+    audit_evidence,
+    verify_evidence_command,
+    witness,
+)
 
 cli.add_command(witness)
+audit.add_command(audit_evidence)
+cli.add_command(verify_evidence_command)
 
 
 def main(argv: list[str] | None = None) -> int:

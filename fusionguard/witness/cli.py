@@ -18,7 +18,7 @@ from fusionguard.audit.checkpoint import note_key_hash
 from fusionguard.errors import ConfigError
 from fusionguard.witness.cosignature import Verifier
 
-__all__ = ["verify_block", "witness"]
+__all__ = ["audit_evidence", "verify_block", "verify_evidence_command", "witness"]
 
 
 @click.group()
@@ -127,3 +127,62 @@ def verify_block(home: Path, log: Any) -> Any:
     if witnessing is None:
         return None
     return witness_report(log, witnessing.policy, timeout=witnessing.timeout_seconds)
+
+
+# -- evidence bundles (fusionguard.evidence) -------------------------------------------------------
+
+
+@click.command("evidence")
+@click.argument("record")
+@click.option("--image", type=click.Path(dir_okay=False, exists=True), help="The leaked image to compare.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The evidence file to write.")
+@click.pass_obj
+def audit_evidence(context: Any, record: str, image: str | None, out: str) -> None:
+    """Write a self-contained, offline-checkable evidence file for RECORD (for a platform)."""
+    from fusionguard.config import utc_now
+    from fusionguard.evidence import build_evidence, compare_image
+    from fusionguard.witness.config import load_witnessing
+
+    witnessing = load_witnessing(context.settings.home)
+    if witnessing is None:
+        raise ConfigError(
+            "evidence needs witnessed checkpoints: write "
+            f"{context.settings.home / 'witness-policy'} (see 'fusionguard witness --help')"
+        )
+    log = context.log()
+    trace = None
+    if image:
+        from fusionguard.guard import load_watermark_key
+        from fusionguard.media import load_image
+        from fusionguard.watermark import WatermarkCodec
+
+        data = Path(image).read_bytes()
+        codec = WatermarkCodec(load_watermark_key(context.settings.keys_dir))
+        trace = compare_image(log, record, load_image(data).rgb, data, codec)
+    bundle = build_evidence(log, witnessing.policy, record, now=utc_now(), trace=trace)
+    target = Path(out)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(bundle, indent=2, sort_keys=True) + "\n")
+    partial.replace(target)
+    index = bundle["proof"].split("\n")[1]
+    click.echo(f"wrote {out}: record {record}, {index}" + (f", trace {trace['verdict']}" if trace else ""))
+
+
+@click.command("verify-evidence")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A tlog-policy with the log and witness keys you trust (default: the keys in the file).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def verify_evidence_command(file: str, policy: str | None, as_json: bool) -> None:
+    """Check an evidence file offline and say in plain words what it proves."""
+    from fusionguard.evidence import verify_evidence_file
+
+    result, lines = verify_evidence_file(Path(file), Path(policy) if policy else None)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        for line in lines:
+            click.echo(line)

@@ -9,70 +9,20 @@ from __future__ import annotations
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.verify import verify_log
-from fusionguard.witness.client import WitnessClient, wait_for
+from fusionguard.witness.client import wait_for
 from fusionguard.witness.cosignature import Verifier
 from fusionguard.witness.policy import WitnessPolicy
 from fusionguard.witness.report import witness_report
-from tests.audit.records import run_record
 from tests.conftest import FixedClock
+from tests.witness.conftest import Setup, open_log
 from tests.witness.support import WitnessProcess
-
-
-@dataclass
-class Setup:
-    log: AuditLog
-    policy: WitnessPolicy
-    w1: WitnessProcess
-    w2: WitnessProcess
-    clock: FixedClock
-    home: Path
-
-    def fill(self, n: int, *, offset: int = 0) -> None:
-        start = self.log.state()[1]
-        for i in range(start, start + n):
-            self.clock.advance(seconds=1)
-            self.log.append(run_record(i + offset, self.clock()))
-
-    def client(self, **kw: float) -> WitnessClient:
-        options = {"every_appends": 4, "every_seconds": 0.2, "timeout": 5.0, **kw}
-        return WitnessClient(
-            self.log,
-            self.policy,
-            every_appends=int(options["every_appends"]),
-            every_seconds=options["every_seconds"],
-            timeout=options["timeout"],
-        )
-
-
-def _open(db_url: str, ring: KeyRing, clock: FixedClock, home: Path) -> AuditLog:
-    return AuditLog.open(db_url, ring, clock=clock, witness_path=home / "log-head.note")
-
-
-@pytest.fixture
-def setup(db_url: str, ring: KeyRing, clock: FixedClock, home: Path, tmp_path: Path) -> Iterator[Setup]:
-    log = _open(db_url, ring, clock, home)
-    vkey = Verifier.log(log.state()[0], ring.signer.public_key).vkey
-    w1 = WitnessProcess.create(tmp_path / "w1", "witness.test/w1", [vkey]).start()
-    w2 = WitnessProcess.create(tmp_path / "w2", "witness.test/w2", [vkey]).start()
-    policy = WitnessPolicy.parse(
-        f"log {vkey}\n" + w1.policy_line("w1") + w2.policy_line("w2") + "group both all w1 w2\nquorum both\n"
-    )
-    try:
-        yield Setup(log, policy, w1, w2, clock, home)
-    finally:
-        w1.stop()
-        w2.stop()
-        log.close()
 
 
 def _problems(log: AuditLog, notes: list[str]) -> set[str]:
@@ -156,7 +106,7 @@ def _rolled_back(setup: Setup, ring: KeyRing) -> AuditLog:
     _roll_back(setup.log, state)
     setup.log.close()
     setup.log.witness_path.write_bytes(saved_file)
-    setup.log = _open(
+    setup.log = open_log(
         str(setup.log.engine.url.render_as_string(hide_password=False)), ring, setup.clock, setup.home
     )
     return setup.log
@@ -210,7 +160,7 @@ class _Hang:
 def test_a_hung_or_down_witness_delays_cosigning_but_never_appends(
     db_url: str, ring: KeyRing, clock: FixedClock, home: Path, tmp_path: Path
 ) -> None:
-    log = _open(db_url, ring, clock, home)
+    log = open_log(db_url, ring, clock, home)
     vkey = Verifier.log(log.state()[0], ring.signer.public_key).vkey
     w1 = WitnessProcess.create(tmp_path / "w1", "witness.test/w1", [vkey]).start()
     hang = _Hang()
