@@ -37,6 +37,7 @@ __all__ = [
     "DASH",
     "LOG_SIGNATURE_TYPE",
     "NoteError",
+    "SignatureLine",
     "SignedNote",
     "Verifier",
     "cosign",
