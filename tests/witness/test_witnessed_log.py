@@ -31,7 +31,9 @@ def _problems(log: AuditLog, notes: list[str]) -> set[str]:
 
 def test_background_witnessing_meets_the_quorum(setup: Setup) -> None:
     client = setup.client().start()
-    setup.fill(13)
+    setup.fill(5)
+    assert wait_for(client, 5, timeout=30), client.status
+    setup.fill(8)
     assert wait_for(client, 13, timeout=30), client.status
     client.stop()
     report = witness_report(setup.log, setup.policy)
