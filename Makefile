@@ -24,7 +24,7 @@ test: $(STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	for b in audit checks fingerprint watermark trace guard; do $(PY) bench/$$b/run.py || exit 1; done
+	for b in audit checks fingerprint watermark trace guard witness; do $(PY) bench/$$b/run.py || exit 1; done
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -58,3 +58,14 @@ def test_vkey_round_trip_and_bad_key_id() -> None:
     name, _key_id, material = vkey.split("+", 2)
     with pytest.raises(Exception, match="has key ID"):
         parse_vkey(f"{name}+00000000+{material}")
+
+
+def test_module_examples_run() -> None:
+    import doctest
+
+    import fusionguard.witness.cosignature
+    import fusionguard.witness.policy
+    import fusionguard.witness.protocol
+
+    for module in (fusionguard.witness.cosignature, fusionguard.witness.policy, fusionguard.witness.protocol):
+        assert doctest.testmod(module).failed == 0
