@@ -46,7 +46,7 @@ from tests.audit.records import run_record  # noqa: E402
 from tests.witness.support import WitnessProcess  # noqa: E402
 
 
-def _append_rate(work: Path, tag: str, appends: int, witnessed: bool) -> tuple[float, int]:
+def _append_rate(work: Path, tag: str, appends: int, witnessed: bool) -> tuple[float, int, float]:
     """Appends/s of one writer; with ``witnessed`` the client runs beside it. Returns (rate, cosigned)."""
     keys = work / f"keys-{tag}"
     ring = KeyRing.create(keys, now=datetime.now(UTC))
@@ -64,7 +64,7 @@ def _append_rate(work: Path, tag: str, appends: int, witnessed: bool) -> tuple[f
         )
         client = WitnessClient(log, policy, every_appends=256, every_seconds=5.0).start()
     records = [run_record(i, datetime.now(UTC)) for i in range(appends)]
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for record in records:
         log.append(record)
     rate = appends / (time.perf_counter() - began)
@@ -73,10 +73,12 @@ def _append_rate(work: Path, tag: str, appends: int, witnessed: bool) -> tuple[f
         wait_for(client, appends, timeout=30)
         cosigned = min(s.size or 0 for s in client.status.values())
         client.stop()
+    # The log process's CPU (appends, and the client thread up to the last cosignature) per append.
+    cpu_us = (time.process_time() - cpu) * 1e6 / appends
     for witness in witnesses:
         witness.stop()
     log.close()
-    return rate, cosigned
+    return rate, cosigned, cpu_us
 
 
 def _requests(logs: int, per_log: int) -> tuple[list[str], list[list[bytes]]]:
@@ -196,7 +198,7 @@ def _evidence_times(work: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--appends", type=int, default=3000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--serve-only", action="store_true", help="Only measure witness serve; no files.")
     args = parser.parse_args()
@@ -211,19 +213,26 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        off, on, cosigned = [], [], []
-        for r in range(args.repeats):
-            off.append(_append_rate(work, f"off{r}", args.appends, False)[0])
-            rate, size = _append_rate(work, f"on{r}", args.appends, True)
-            on.append(rate)
-            cosigned.append(size)
-            print(f"appends/s off {off[-1]:.0f} on {on[-1]:.0f} (cosigned up to {size})", flush=True)
+        off, on, cosigned, cpu_off, cpu_on = [], [], [], [], []
+        for r in range(args.repeats):  # alternate the order, so drifting load favours neither side
+            for witnessed in (False, True) if r % 2 == 0 else (True, False):
+                rate, size, cpu_us = _append_rate(work, f"{witnessed}{r}", args.appends, witnessed)
+                (on if witnessed else off).append(rate)
+                (cpu_on if witnessed else cpu_off).append(cpu_us)
+                if witnessed:
+                    cosigned.append(size)
+                print(
+                    f"appends/s {'on ' if witnessed else 'off'} {rate:.0f}, {cpu_us:.0f} us CPU", flush=True
+                )
         results["appends"] = {
             "appends_per_run": args.appends,
             "off_per_second": off,
             "on_per_second": on,
+            "off_cpu_us_per_append": cpu_off,
+            "on_cpu_us_per_append": cpu_on,
             "cosigned_size": cosigned,
             "ratio_of_medians": statistics.median(on) / statistics.median(off),
+            "cpu_ratio_of_medians": statistics.median(cpu_off) / statistics.median(cpu_on),
         }
         results["serve"] = _serve_rate(work, args.requests)
         print(results["serve"], flush=True)
@@ -245,6 +254,10 @@ def main() -> None:
         f"| appends/s, witnessing on (2 witness processes, every 256 appends / 5 s) | "
         f"{statistics.median(appends['on_per_second']):,.0f} | |",
         f"| on / off | {appends['ratio_of_medians']:.0%} | >= 90 % |",
+        f"| log-process CPU per append, off / on (the client thread included) | "
+        f"{statistics.median(appends['off_cpu_us_per_append']):.0f} / "
+        f"{statistics.median(appends['on_cpu_us_per_append']):.0f} us "
+        f"(throughput bound by CPU: {appends['cpu_ratio_of_medians']:.0%}) | |",
         f"| `witness serve` add-checkpoint requests/s (4 client processes x 4 threads, 16 logs, "
         f"{serve['requests']} requests, {serve['failed']} refused) | {serve['per_second']:,.0f} | >= 200 |",
         f"| `witness serve` CPU per request (server process, start-up included) | "

@@ -147,11 +147,12 @@ class WitnessClient:
             self._head_size = note.tree_size
             leaves = self._leaves_up_to(note)
             known = self._stored_sizes()
+            proofs: dict[int, list[bytes]] = {}
             for witness in self.witnesses:
                 status = self.status[witness.name]
                 if status.size is None:
                     status.size = known.get(witness.verifier.name, 0)
-                self._submit(witness, status, note, leaves)
+                self._submit(witness, status, note, leaves, proofs)
             return self.status
 
     def _leaves_up_to(self, note: SignedNote) -> list[bytes]:
@@ -185,7 +186,12 @@ class WitnessClient:
         return {str(name): int(size) for name, size in rows}
 
     def _submit(
-        self, witness: PolicyWitness, status: WitnessStatus, note: SignedNote, leaves: list[bytes]
+        self,
+        witness: PolicyWitness,
+        status: WitnessStatus,
+        note: SignedNote,
+        leaves: list[bytes],
+        proofs: dict[int, list[bytes]],
     ) -> None:
         status.attempts += 1
         for _retry in range(2):
@@ -197,7 +203,9 @@ class WitnessClient:
                 )
                 _log.error("%s", status.alarm)
                 return
-            proof = consistency_proof(leaves, old) if 0 < old < note.tree_size else []
+            if old not in proofs:  # witnesses in step share one proof per round
+                proofs[old] = consistency_proof(leaves, old) if 0 < old < note.tree_size else []
+            proof = proofs[old]
             try:
                 code, body = self._post(witness, format_request(old, proof, note.text()))
             except OSError as error:
