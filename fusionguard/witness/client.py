@@ -32,7 +32,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from fusionguard.audit.log import AuditLog
-from fusionguard.audit.merkle import CompactTree, consistency_proof
+from fusionguard.audit.merkle import CompactTree, node_hash
 from fusionguard.errors import FusionGuardError
 from fusionguard.store import db
 from fusionguard.store.models import AuditRow, WitnessCosignature
@@ -86,6 +86,7 @@ class WitnessClient:
         self._head_size = 0  # the size of the head last sent
         self._leaves: list[bytes] = []
         self._tree = CompactTree()
+        self._subtrees = Subtrees(self._leaves)
 
     # -- the append side: cheap and network-free -------------------------------------------------
 
@@ -146,7 +147,8 @@ class WitnessClient:
             note = split_note(head)
             self._head_size = note.tree_size
             leaves = self._leaves_up_to(note)
-            known = self._stored_sizes()
+            # Where each witness stands: stored beside the checkpoints, read once per client.
+            known = self._stored_sizes() if any(s.size is None for s in self.status.values()) else {}
             proofs: dict[int, list[bytes]] = {}
             for witness in self.witnesses:
                 status = self.status[witness.name]
@@ -170,6 +172,7 @@ class WitnessClient:
                 self._tree.append(leaf)
         if self._tree.size != note.tree_size or self._tree.root() != note.root_hash:
             self._leaves, self._tree = [], CompactTree()  # re-read next time, in case of a race
+            self._subtrees = Subtrees(self._leaves)
             raise FusionGuardError(
                 f"stored leaves do not reproduce the signed head at size {note.tree_size}; "
                 "run 'fusionguard audit verify'"
@@ -204,7 +207,9 @@ class WitnessClient:
                 _log.error("%s", status.alarm)
                 return
             if old not in proofs:  # witnesses in step share one proof per round
-                proofs[old] = consistency_proof(leaves, old) if 0 < old < note.tree_size else []
+                proofs[old] = (
+                    self._subtrees.consistency(old, note.tree_size) if 0 < old < note.tree_size else []
+                )
             proof = proofs[old]
             try:
                 code, body = self._post(witness, format_request(old, proof, note.text()))
@@ -284,6 +289,47 @@ class WitnessClient:
             status.error = f"cannot store the cosignature: {db.first_line(error)}"
             return
         status.size, status.error = note.tree_size, None
+
+
+class Subtrees:
+    """RFC 9162 consistency proofs over a growing list of leaf hashes, remembering subtree roots.
+
+    A proof needs the roots of O(log n) subtrees; computed from scratch that is O(n) hashing per
+    proof. The roots of perfect subtrees of 64 leaves or more never change once complete, so they are
+    kept (n/32 hashes of memory), and each later proof costs O(log n) hashes plus the new leaves.
+    """
+
+    MEMO_FROM = 64
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.leaves = leaves
+        self.memo: dict[tuple[int, int], bytes] = {}
+
+    def root(self, lo: int, hi: int) -> bytes:
+        n = hi - lo
+        if n == 1:
+            return self.leaves[lo]
+        perfect = n & (n - 1) == 0
+        if perfect and n >= self.MEMO_FROM and (lo, n) in self.memo:
+            return self.memo[lo, n]
+        k = n // 2 if perfect else 1 << ((n - 1).bit_length() - 1)
+        value = node_hash(self.root(lo, lo + k), self.root(lo + k, hi))
+        if perfect and n >= self.MEMO_FROM:
+            self.memo[lo, n] = value
+        return value
+
+    def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        """PROOF(old_size, D[new_size]) of RFC 9162 section 2.1.4.1 (0 < old_size <= new_size)."""
+        return self._proof(old_size, 0, new_size, True)
+
+    def _proof(self, m: int, lo: int, hi: int, complete: bool) -> list[bytes]:
+        n = hi - lo
+        if m == n:
+            return [] if complete else [self.root(lo, hi)]
+        k = 1 << ((n - 1).bit_length() - 1)
+        if m <= k:
+            return [*self._proof(m, lo, lo + k, complete), self.root(lo + k, hi)]
+        return [*self._proof(m - k, lo + k, hi, False), self.root(lo, lo + k)]
 
 
 def wait_for(client: WitnessClient, size: int, timeout: float = 10.0) -> bool:
