@@ -15,6 +15,7 @@ from __future__ import annotations
 from fusionguard.adapters import protect_arrays, protect_job_step, protect_paths
 from fusionguard.audit.record import ModelInfo
 from fusionguard.errors import (
+    AnonymisationFailed,
     AuditError,
     BadInput,
     ConfigError,
@@ -24,6 +25,7 @@ from fusionguard.errors import (
     NsfwContent,
     PolicyViolation,
     Reason,
+    RecoveryError,
     TamperDetected,
     UnsupportedMedia,
     WatermarkError,
@@ -35,6 +37,7 @@ from fusionguard.watermark import Detection, WatermarkCodec
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnonymisationFailed",
     "AuditError",
     "BadInput",
     "ConfigError",
@@ -50,6 +53,7 @@ __all__ = [
     "Policy",
     "PolicyViolation",
     "Reason",
+    "RecoveryError",
     "RunInputs",
     "TamperDetected",
     "UnsupportedMedia",

@@ -333,6 +333,20 @@ def audit_takedown(context: Context, record: str, reason: str, actor: str) -> No
     click.echo(f"takedown recorded as seq {receipt.seq} ({receipt.record_id})")
 
 
+@audit.command("shred")
+@click.argument("record")
+@pass_context
+def audit_shred(context: Context, record: str) -> None:
+    """Delete RECORD's sealed original faces for good (the signed log is untouched and verifies)."""
+    from fusionguard.anonymise.recovery import shred_record
+    from fusionguard.anonymise.store import SealedRegions
+
+    log = context.log()
+    stored = log.get(record)
+    count = shred_record(stored.record, SealedRegions(log.engine))
+    click.echo(f"shredded {count} sealed region(s) of record {stored.record.record_id}")
+
+
 # -- keys ----------------------------------------------------------------------------------------
 
 
@@ -374,6 +388,49 @@ def keys_export_public(context: Context, out: str | None) -> None:
         Path(out).write_text(text)
     else:
         click.echo(text, nl=False)
+
+
+@keys.command("recovery-keygen")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="New file for the PRIVATE key.")
+@pass_context
+def keys_recovery_keygen(context: Context, out: str) -> None:
+    """Create the admin's recovery key pair for anonymised faces.
+
+    The private key goes to OUT (0600, never overwritten): take it offline, it never belongs in the
+    home. The public key is installed in the home, and Guards seal bystanders' faces to it.
+    """
+    from fusionguard.anonymise.sealing import write_recovery_keys
+
+    key_id = write_recovery_keys(Path(out), context.settings.keys_dir)
+    click.echo(f"recovery key {key_id}: private key written to {out} (keep it offline); public key installed")
+
+
+@cli.command("recover")
+@click.argument("record")
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--image", required=True, type=click.Path(exists=True, dir_okay=False), help="The output.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="New PNG file to write.")
+@pass_context
+def recover(context: Context, record: str, key_file: str, image: str, out: str) -> None:
+    """Restore RECORD's anonymised faces in IMAGE with the recovery private key."""
+    from fusionguard.anonymise.recovery import recover_image
+    from fusionguard.anonymise.store import SealedRegions
+    from fusionguard.media import encode_image, load_image
+
+    log = context.log()
+    stored = log.get(record)
+    loaded = load_image(image)
+    restored, count = recover_image(
+        stored.record, SealedRegions(log.engine), Path(key_file).read_bytes(), loaded.rgb
+    )
+    data = encode_image(restored, "png")
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise click.UsageError(f"{out} exists; choose a new file") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    click.echo(f"restored {count} region(s) of record {stored.record.record_id} into {out}")
 
 
 # -- consent -------------------------------------------------------------------------------------

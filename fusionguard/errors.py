@@ -147,3 +147,12 @@ class TamperDetected(AuditError):
 
 class UnsupportedMedia(BadInput):
     """The input is a kind of media fusionguard does not handle yet (e.g. video)."""
+
+
+class RecoveryError(FusionGuardError):
+    """Anonymised regions could not be sealed, stored or recovered (wrong key, altered ciphertext,
+    shredded regions, or no recovery key installed)."""
+
+
+class AnonymisationFailed(FusionGuardError):
+    """A bystander's face stayed recognisable after every anonymisation method (the run is blocked)."""

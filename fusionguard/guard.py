@@ -39,6 +39,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from fusionguard.anonymise.bystanders import BystanderProtection, RunRegions
+from fusionguard.anonymise.sealing import load_recovery_public
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Receipt
 from fusionguard.audit.record import AuditRecord, InputRef, ModelInfo, OutputRef, format_watermark_id
@@ -47,6 +49,7 @@ from fusionguard.checks.license import LicenseCheck
 from fusionguard.checks.nsfw import NsfwBackend
 from fusionguard.config import Clock, Settings, utc_now
 from fusionguard.errors import (
+    AnonymisationFailed,
     BadInput,
     ConfigError,
     ConsentRequired,
@@ -192,6 +195,7 @@ class Guard:
         clock: Clock = utc_now,
         actor: str | None = None,
         hooks: Hooks | None = None,
+        recovery_public_key: bytes | None = None,
     ) -> None:
         self.policy = policy
         self.log = log
@@ -208,6 +212,23 @@ class Guard:
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fusionguard-bg")
         self.consent = ConsentCheck(faces, registry)
         self.license = LicenseCheck()
+        # Bystanders (policy consent.unknown_target_faces: anonymise); refuses to start without the
+        # admin's recovery public key, so no original face is ever kept unsealed.
+        self.bystanders: BystanderProtection | None = None
+        if policy.consent.unknown_target_faces == "anonymise":
+            self.bystanders = BystanderProtection(
+                faces=faces,
+                registry=registry,
+                engine=log.engine,
+                recovery_public_key=recovery_public_key,
+                method=policy.consent.anonymise_method,
+                threshold=(
+                    policy.consent.max_distance
+                    if policy.consent.max_distance is not None
+                    else faces.match_threshold
+                ),
+                margin=policy.consent.anonymise_margin,
+            )
         workspaces.sweep()  # purge what a killed run left behind
 
     @classmethod
@@ -256,6 +277,7 @@ class Guard:
             workspaces=WorkspaceManager(settings.workspace_root),
             clock=clock,
             actor=actor,
+            recovery_public_key=load_recovery_public(settings.keys_dir),
         )
 
     # -- the spine ------------------------------------------------------------------------------
@@ -293,6 +315,15 @@ class Guard:
         with timer("pre_checks"):
             findings = self._pre_checks(loaded_sources, loaded_target, model, refs, extra)
         refs = self._input_refs(loaded_sources, loaded_target, findings)
+        regions = RunRegions()
+        bystanders, target_faces = self.bystanders, findings.to_anonymise.get("target")
+        if bystanders is not None and loaded_target is not None and target_faces:
+            original = loaded_target.rgb
+            with timer("anonymise"):
+                anonymised = self._anonymise(
+                    lambda: bystanders.target(original, target_faces, regions), model, refs, extra
+                )
+            loaded_target = replace(loaded_target, rgb=anonymised)
 
         with self.workspaces.run() as workspace:
             with timer("load"):
@@ -313,6 +344,15 @@ class Guard:
                 raise
             with timer("post_checks"):
                 output = from_array(produced, color_order=color_order, source="pipeline output")
+                if bystanders is not None:
+                    allowed = (*findings.source_identities, *findings.identities.get("target", ()))
+                    produced_rgb = output
+                    output = self._anonymise(
+                        lambda: bystanders.output(produced_rgb, allowed, regions, self.policy.consent),
+                        model,
+                        refs,
+                        extra,
+                    )
                 # Marking (watermark, encoding, PDQ) is pure computation on the output: it starts beside
                 # the post-checks to use the second core, and its result is used only if they pass.
                 marking = self._background.submit(self._mark, output, timer)
@@ -323,7 +363,7 @@ class Guard:
                     futures_wait([marking])  # nothing of a blocked run keeps computing after it
                     raise
             marked = marking.result()
-            result = self._record_release(marked, model, refs, destination, workspace, extra, timer)
+            result = self._record_release(marked, model, refs, destination, workspace, extra, timer, regions)
         timer.seconds["total"] = time.perf_counter() - began
         return replace(result, timings=dict(timer.seconds))
 
@@ -500,8 +540,13 @@ class Guard:
         workspace: Workspace,
         extra: dict[str, Any],
         timer: StepTimer,
+        regions: RunRegions | None = None,
     ) -> GuardResult:
         output_ref, encoded = marked.ref, marked.encoded
+        anonymised = None
+        if self.bystanders is not None and regions is not None:
+            with timer("anonymise"):
+                anonymised = self.bystanders.seal(regions)
         staged = None
         if destination is not None:
             # Stage beside the destination first (same file system, fsynced), so that after the record
@@ -509,10 +554,16 @@ class Guard:
             staged = destination.with_name(f".{destination.name}.{workspace.run_id}.partial")
             with timer("release"):
                 _write_fsynced(staged, encoded)
+        appended = False
         try:
             record = self._run_record("allowed", model, refs, extra, output=output_ref)
+            if anonymised is not None and regions is not None:
+                record = replace(
+                    record, record_id=regions.record_id, extra={**record.extra, "anonymised": anonymised}
+                )
             with timer("record"):
                 receipt = self.log.append(record)
+                appended = True
             if destination is not None and staged is not None:
                 with timer("release"):
                     os.replace(staged, destination)
@@ -520,6 +571,12 @@ class Guard:
             if staged is not None:
                 with contextlib.suppress(FileNotFoundError):
                     staged.unlink()
+            if anonymised is not None and regions is not None and not appended:
+                # Best effort: the append failed (that error is what the caller sees), and the
+                # ciphertexts of a run that never happened should not outlive it. They are sealed,
+                # so one that survives a dead database reveals nothing.
+                with contextlib.suppress(Exception):
+                    self.bystanders.unseal_failed_run(regions)  # type: ignore[union-attr]
         self._notify(record)
         return GuardResult(
             record_id=record.record_id,
@@ -586,6 +643,20 @@ class Guard:
         self.log.append(record)
         self._notify(record)
         return record
+
+    def _anonymise(
+        self,
+        step: Callable[[], np.ndarray],
+        model: ModelInfo,
+        refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
+        extra: dict[str, Any],
+    ) -> np.ndarray:
+        """Run one anonymisation stage; a face that stays recognisable blocks the run (recorded)."""
+        try:
+            return step()
+        except AnonymisationFailed as failed:
+            self._block(model, refs, [Reason("consent", "bystander", str(failed), {})], extra)
+            raise  # _block raises; this line is never reached
 
     def _notify(self, record: AuditRecord) -> None:
         for _name, observer in self.hooks.observers:

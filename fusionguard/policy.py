@@ -60,6 +60,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 BlockOrAllow = Literal["block", "allow"]
+UnknownFaces = Literal["block", "allow", "anonymise"]
+AnonymiseMethod = Literal["blur", "pixelate", "synthetic"]
 PromptStorage = Literal["hash", "plain", "none"]
 ImageFormat = Literal["jpeg", "png", "webp"]
 
@@ -95,10 +97,14 @@ class ConsentPolicy:
     """Face consent: whose faces may be used, and whether the output is checked to be the source."""
 
     required: bool = True
-    unknown_target_faces: BlockOrAllow = "block"
+    unknown_target_faces: UnknownFaces = "block"
     verify_output_identity: bool = True
     max_distance: float | None = None  # None: the face backend's own match threshold
     min_face_size: int = 64
+    #: With ``unknown_target_faces: anonymise``: how bystanders' faces are made unrecognisable, and
+    #: by how much their embedding distance to the original must exceed the match threshold.
+    anonymise_method: AnonymiseMethod = "pixelate"
+    anonymise_margin: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -473,12 +479,23 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
     consent = ConsentPolicy(
         required=r.boolean("required", c.required),
         unknown_target_faces=cast(
-            BlockOrAllow,
-            r.choice("unknown_target_faces", c.unknown_target_faces, ("block", "allow")),
+            UnknownFaces,
+            r.choice("unknown_target_faces", c.unknown_target_faces, ("block", "allow", "anonymise")),
         ),
         verify_output_identity=r.boolean("verify_output_identity", c.verify_output_identity),
         max_distance=max_distance,
         min_face_size=r.integer("min_face_size", c.min_face_size, 1, 4096, "pixels"),
+        anonymise_method=cast(
+            AnonymiseMethod,
+            r.choice("anonymise_method", c.anonymise_method, ("blur", "pixelate", "synthetic")),
+        ),
+        anonymise_margin=r.number(
+            "anonymise_margin",
+            r.get("anonymise_margin", c.anonymise_margin),
+            0.0,
+            10.0,
+            "a distance margin (0..10)",
+        ),
     )
 
     lp = LicensePolicy()

@@ -288,7 +288,7 @@ def test_hash_is_pinned() -> None:
     # accidental changes to canonicalisation or to the resolved shape. If the policy schema changes
     # on purpose, bump the schema version and update the value.
     assert Policy.from_mapping(minimal()).sha256 == (
-        "36742d3b277e0ecc7b43f8708487d6f8dedebee38c170036c33f90ff569002db"
+        "c15b2e1aad335cfc6f43854fbc7bc8b6a3e45d6908ed2cfbeb4902bdc42d40d2"
     )
 
 

@@ -8,10 +8,11 @@ import sys
 import fusionguard
 
 EXPECTED = {
-    "AuditError", "BadInput", "ConfigError", "ConsentRequired", "Detection", "FusionGuardError",
-    "Guard", "GuardResult", "Hooks", "LicenseDenied", "ModelInfo", "NsfwContent", "Policy",
-    "PolicyViolation", "Reason", "RunInputs", "TamperDetected", "UnsupportedMedia", "WatermarkCodec",
-    "WatermarkError", "protect_arrays", "protect_job_step", "protect_paths",
+    "AnonymisationFailed", "AuditError", "BadInput", "ConfigError", "ConsentRequired", "Detection",
+    "FusionGuardError", "Guard", "GuardResult", "Hooks", "LicenseDenied", "ModelInfo", "NsfwContent",
+    "Policy", "PolicyViolation", "Reason", "RecoveryError", "RunInputs", "TamperDetected",
+    "UnsupportedMedia", "WatermarkCodec", "WatermarkError", "protect_arrays", "protect_job_step",
+    "protect_paths",
 }  # fmt: skip
 
 

@@ -50,6 +50,9 @@ class ConsentFindings:
     identities: dict[str, tuple[str, ...]] = field(default_factory=dict)
     faces: dict[str, int] = field(default_factory=dict)
     reasons: list[Reason] = field(default_factory=list)
+    #: With ``unknown_target_faces: anonymise``: the target faces of no consenting identity, per
+    #: label; the Guard anonymises them before the pipeline (their identities are not recorded).
+    to_anonymise: dict[str, list[Face]] = field(default_factory=dict)
 
     @property
     def source_identities(self) -> tuple[str, ...]:
@@ -109,6 +112,10 @@ class ConsentCheck:
                 )
             for number, face in enumerate(faces, start=1):
                 identity, data = self._identify(face, rules)
+                anonymise = role == "target" and rules.unknown_target_faces == "anonymise"
+                if anonymise and (identity is None or role not in self.registry.active_roles(identity)):
+                    findings.to_anonymise.setdefault(label, []).append(face)
+                    continue
                 if identity is None:
                     if role == "target" and rules.unknown_target_faces == "allow":
                         continue

@@ -112,6 +112,23 @@ class ReferenceEmbedding(Base):
     photo_sha256: Mapped[str] = mapped_column(String(64))
 
 
+class SealedRegionRow(Base):
+    """The original pixels of one anonymised face region, sealed to the admin's recovery key.
+
+    Beside the log, not in it: the signed record holds each region's box, method and the SHA-256 of
+    this ciphertext, so ``audit shred`` can delete these rows (crypto-shredding) and the log still
+    verifies.
+    """
+
+    __tablename__ = "sealed_regions"
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    region_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 # -- witnessed checkpoints (fusionguard.witness; migration 0005_witness) ------------------------------
 
 
