@@ -70,7 +70,7 @@ def _snapshot(log: AuditLog) -> dict[str, object]:
     return {"tree_size": row[0], "frontier": bytes(row[1]), "head_note": row[2]}
 
 
-def _roll_back(log: AuditLog, state: dict[str, object]) -> None:
+def _roll_back(log: AuditLog, state: dict[str, object], *, keep_cosignatures: bool = False) -> None:
     """An attacker with the database (triggers dropped, as they could) restores an old state."""
     size = state["tree_size"]
     tables = ("audit_records", "audit_record_identities", "audit_checkpoints", "log_state")
@@ -86,7 +86,8 @@ def _roll_back(log: AuditLog, state: dict[str, object]) -> None:
         connection.execute(text("DELETE FROM audit_record_identities WHERE seq >= :n"), {"n": size})
         connection.execute(text("DELETE FROM audit_records WHERE seq >= :n"), {"n": size})
         connection.execute(text("DELETE FROM audit_checkpoints WHERE tree_size > :n"), {"n": size})
-        connection.execute(text("DELETE FROM witness_cosignatures WHERE tree_size > :n"), {"n": size})
+        if not keep_cosignatures:
+            connection.execute(text("DELETE FROM witness_cosignatures WHERE tree_size > :n"), {"n": size})
         connection.execute(
             text("UPDATE log_state SET tree_size = :tree_size, frontier = :frontier, head_note = :head_note"),
             state,
@@ -96,7 +97,7 @@ def _roll_back(log: AuditLog, state: dict[str, object]) -> None:
                 connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
 
 
-def _rolled_back(setup: Setup, ring: KeyRing) -> AuditLog:
+def _rolled_back(setup: Setup, ring: KeyRing, *, keep_cosignatures: bool = False) -> AuditLog:
     """Witness 6 records, snapshot, witness 4 more, then restore the snapshot and the witness file."""
     setup.fill(6)
     setup.client().submit_now()
@@ -105,7 +106,7 @@ def _rolled_back(setup: Setup, ring: KeyRing) -> AuditLog:
     saved_file = setup.log.witness_path.read_bytes()
     setup.fill(4)
     assert setup.client().submit_now()["w2"].size == 10
-    _roll_back(setup.log, state)
+    _roll_back(setup.log, state, keep_cosignatures=keep_cosignatures)
     setup.log.close()
     setup.log.witness_path.write_bytes(saved_file)
     setup.log = open_log(
@@ -189,3 +190,17 @@ def test_a_hung_or_down_witness_delays_cosigning_but_never_appends(
         w1.stop()
         w2.stop()
         log.close()
+
+
+def test_a_stored_cosigned_checkpoint_the_records_no_longer_match_fails_verify_offline(
+    setup: Setup, ring: KeyRing
+) -> None:
+    """A fork that forgot the cosignatures stored beside the checkpoints: caught with witnesses offline."""
+    log = _rolled_back(setup, ring, keep_cosignatures=True)
+    setup.fill(6, offset=1000)
+    setup.w1.stop()
+    setup.w2.stop()
+    report = witness_report(log, setup.policy, timeout=1)
+    assert all("unreachable" in w["error"] for w in report.witnesses.values())
+    assert report.newest is not None and report.newest.tree_size == 10
+    assert "inconsistent checkpoint" in _problems(log, report.notes)
