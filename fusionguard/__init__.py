@@ -12,6 +12,18 @@ Importing fusionguard loads no model: backends load their weights on first use.
 
 from __future__ import annotations
 
+# -- supported platforms: POSIX (Linux, macOS). The log, key ring and workspaces lock files with fcntl.
+try:
+    import fcntl as _fcntl  # noqa: F401
+except ImportError:  # pragma: no cover - exercised in a subprocess by tests/test_platform.py
+    import sys as _sys
+
+    raise ImportError(
+        f"fusionguard supports Linux and macOS (POSIX file locks via fcntl); this platform "
+        f"({_sys.platform}) has no fcntl module. Run it on Linux, macOS or WSL."
+    ) from None
+# --
+
 from fusionguard.adapters import protect_arrays, protect_job_step, protect_paths
 from fusionguard.audit.record import ModelInfo
 from fusionguard.errors import (

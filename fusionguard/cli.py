@@ -21,7 +21,7 @@ from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog, Filters, StoredRecord
 from fusionguard.audit.record import takedown_record
 from fusionguard.audit.verify import checkpoint_summary, verify_log, verify_proof_file
-from fusionguard.config import Settings, utc_now
+from fusionguard.config import Settings, make_private_home, utc_now
 from fusionguard.errors import FusionGuardError, PolicyViolation, TamperDetected
 from fusionguard.store import db
 
@@ -85,7 +85,9 @@ pass_context = click.make_pass_decorator(Context)
 def init(context: Context) -> None:
     """Create the home, the signing key and the database schema (or upgrade it)."""
     settings = context.settings
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tightened = make_private_home(settings.home)
+    if tightened:
+        click.echo(tightened)
     if not (settings.keys_dir / "ring.json").exists():
         KeyRing.create(settings.keys_dir, now=utc_now())
     ring = context.ring()
@@ -97,6 +99,9 @@ def init(context: Context) -> None:
     if swept:
         click.echo(f"swept {len(swept)} workspace(s) left by killed runs")
     log = AuditLog.open(settings.db_url, ring, witness_path=settings.witness_path)
+    sealed = _registry(context).seal_plaintext()
+    if sealed:
+        click.echo(f"sealed the names and embeddings of {sealed} identities enrolled before schema 0005")
     origin, size, _ = log.state()
     click.echo(f"home {settings.home}")
     click.echo(f"database {db.describe(settings.db_url)} at schema {db.head_revision()}")
@@ -130,7 +135,10 @@ def _summary(stored: StoredRecord) -> dict[str, Any]:
 @audit.command("list")
 @click.option("--since", help="Only records at or after this time (ISO 8601, UTC by default).")
 @click.option("--until", help="Only records before this time.")
-@click.option("--decision", type=click.Choice(["allowed", "blocked", "takedown"]))
+@click.option(
+    "--decision",
+    type=click.Choice(["allowed", "blocked", "takedown", "enrolled", "granted", "revoked", "erased"]),
+)
 @click.option("--model", help="Only records of this model name.")
 @click.option("--identity", help="Only records involving this identity ID.")
 @click.option("--watermark-id", help="Only the record with this watermark ID (16 hex digits).")
@@ -194,19 +202,46 @@ def audit_show(context: Context, record: str) -> None:
     type=click.Path(dir_okay=False),
     help="An exported checkpoint the log must still be consistent with (repeatable).",
 )
+@click.option(
+    "--trusted-keys",
+    type=click.Path(dir_okay=False),
+    help="Accept only these public keys ('keys export-public'), not the home's ring "
+    "[env FUSIONGUARD_TRUSTED_KEYS].",
+)
+@click.option(
+    "--allow-missing-witness",
+    is_flag=True,
+    help="Verify even though the witness file (rollback detection) is missing.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
-def audit_verify(context: Context, full: bool, checkpoints: tuple[str, ...], as_json: bool) -> None:
+def audit_verify(
+    context: Context,
+    full: bool,
+    checkpoints: tuple[str, ...],
+    trusted_keys: str | None,
+    allow_missing_witness: bool,
+    as_json: bool,
+) -> None:
     """Recompute the log; name every edited, missing, reordered or badly signed record."""
     log = context.log()
     notes = [Path(p).read_text() for p in checkpoints]
+    pinned_path = Path(trusted_keys) if trusted_keys else context.settings.trusted_keys
+    pinned = KeyRing.load_public(pinned_path) if pinned_path is not None else None
     # -- witnessing (fusionguard.witness): cosigned checkpoints must match the records too --
     from fusionguard.witness.cli import verify_block
 
     witnessed = verify_block(context.settings.home, log)
     notes += witnessed.notes if witnessed else []
     with _progress(log.count(), "verifying") as progress:
-        report = verify_log(log, full=full, external_checkpoints=notes, progress=progress)
+        report = verify_log(
+            log,
+            full=full,
+            external_checkpoints=notes,
+            progress=progress,
+            trusted_keys=pinned,
+            require_witness=not allow_missing_witness,
+        )
     if witnessed:
         report.problems += witnessed.problems
     if as_json:
@@ -443,8 +478,11 @@ def consent() -> None:
 
 def _registry(context: Context) -> Any:
     from fusionguard.registry import ConsentRegistry
+    from fusionguard.registry.identity_keys import IdentityKeyStore
 
-    return ConsentRegistry.open(context.settings.db_url)
+    return ConsentRegistry.open(
+        context.settings.db_url, keys=IdentityKeyStore(context.settings.identity_keys_dir), log=context.log()
+    )
 
 
 @consent.command("enroll")
@@ -487,6 +525,41 @@ def consent_enroll(
         evidence=Path(evidence).read_bytes() if evidence else None,
     )
     click.echo(identity)
+
+
+@consent.command("grant")
+@click.argument("identity")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["source", "target"]),
+    help="Role to consent to (repeatable).",
+)
+@click.option("--until", help="Consent end date (ISO 8601).")
+@click.option(
+    "--evidence",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The signed consent document; only its SHA-256 is stored.",
+)
+@pass_context
+def consent_grant(
+    context: Context, identity: str, roles: tuple[str, ...], until: str | None, evidence: str | None
+) -> None:
+    """Give an enrolled person consent for a role (again, after a revocation)."""
+    from fusionguard.media import sha256_hex
+
+    granted = _registry(context).grant(
+        identity,
+        roles,
+        valid_until=_parse_time(until),
+        evidence_sha256=sha256_hex(Path(evidence).read_bytes()) if evidence else None,
+    )
+    if granted:
+        click.echo(f"granted {','.join(granted)} consent to {identity}")
+    else:
+        click.echo(f"{identity} already has live {','.join(sorted(set(roles)))} consent")
 
 
 @consent.command("list")

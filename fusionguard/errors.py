@@ -33,6 +33,14 @@ class BadInput(FusionGuardError):
     """An input (image, file, argument) is malformed, too large, of the wrong type or unsafe."""
 
 
+class AlreadyEnrolled(BadInput):
+    """A reference photo shows a person who is already enrolled; ``identity_id`` says who."""
+
+    def __init__(self, message: str, identity_id: str) -> None:
+        super().__init__(message)
+        self.identity_id = identity_id
+
+
 class ConfigError(FusionGuardError):
     """A configuration file, policy file or home directory is missing or invalid."""
 

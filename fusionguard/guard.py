@@ -64,6 +64,7 @@ from fusionguard.faces.base import FaceBackend
 from fusionguard.fingerprint import pdq_hash
 from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
 from fusionguard.policy import Policy
+from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.registry.registry import ConsentRegistry
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
@@ -270,7 +271,9 @@ class Guard:
         return cls(
             policy=resolved,
             log=log,
-            registry=ConsentRegistry(log.engine, clock=clock),
+            registry=ConsentRegistry(
+                log.engine, keys=IdentityKeyStore(settings.identity_keys_dir), log=log, clock=clock
+            ),
             faces=faces,
             nsfw=nsfw,
             codec=WatermarkCodec(load_watermark_key(settings.keys_dir)),

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.record import format_watermark_id
 from fusionguard.errors import NotFound
 from fusionguard.fingerprint import MATCH_DISTANCE, MIN_QUALITY, PdqHash, PdqIndex, pdq_hash
-from fusionguard.store.models import AuditRow
 from fusionguard.watermark import WatermarkCodec
 
 
@@ -73,22 +71,17 @@ class Tracer:
     def pdq_index(self) -> PdqIndex:
         """All outputs' PDQ hashes by sequence number, loaded once per tracer."""
         if self._index is None:
-            with self.log.engine.connect() as connection:
-                rows = connection.execute(
-                    select(AuditRow.seq, AuditRow.pdq).where(AuditRow.pdq.is_not(None))
-                ).all()
+            with self.log.snapshot() as snapshot:
+                rows = snapshot.pdq_rows()
             index = PdqIndex()
             if rows:
-                index.extend([int(r.seq) for r in rows], [PdqHash.from_hex(str(r.pdq)) for r in rows])
+                index.extend([seq for seq, _ in rows], [PdqHash.from_hex(pdq) for _, pdq in rows])
             self._index = index
         return self._index
 
     def _taken_down(self, record_id: str) -> bool:
-        with self.log.engine.connect() as connection:
-            row = connection.execute(
-                select(AuditRow.seq).where(AuditRow.kind == "takedown").where(AuditRow.refers_to == record_id)
-            ).first()
-        return row is not None
+        with self.log.snapshot() as snapshot:
+            return snapshot.taken_down(record_id)
 
     def trace(self, rgb: np.ndarray, source: str = "image") -> TraceResult:
         detection = self.codec.detect(rgb)

@@ -49,7 +49,15 @@ def test_demo_is_rerunnable(demo: tuple[Path, Path]) -> None:
     people = json.loads(run(home, "consent", "list", "--json").stdout)
     assert len(people) == 2  # enrolled once, reused
     records = json.loads(run(home, "audit", "list", "--json").stdout)
-    assert [r["decision"] for r in records] == ["allowed", "blocked", "allowed", "blocked"]
+    # The two enrolments are signed consent records too (issue 11, defect 13).
+    assert [r["decision"] for r in records] == [
+        "enrolled",
+        "enrolled",
+        "allowed",
+        "blocked",
+        "allowed",
+        "blocked",
+    ]
 
 
 def test_output_carries_no_hidden_metadata(demo: tuple[Path, Path]) -> None:

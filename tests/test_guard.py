@@ -33,7 +33,7 @@ from fusionguard.faces import DlibBackend
 from fusionguard.guard import Guard, Hooks, RunInputs, load_watermark_key
 from fusionguard.media import encode_image, load_image
 from fusionguard.policy import Policy
-from fusionguard.registry import ConsentRegistry, enrol_photos
+from fusionguard.registry import ConsentRegistry, IdentityKeyStore, enrol_photos
 from fusionguard.trace import Tracer
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import WorkspaceManager
@@ -72,7 +72,9 @@ def make_guard(
     return Guard(
         policy=policy or Policy.default(),
         log=log,
-        registry=ConsentRegistry(log.engine, clock=clock),
+        registry=ConsentRegistry(
+            log.engine, keys=IdentityKeyStore(home / "identity-keys"), log=log, clock=clock
+        ),
         faces=faces,
         nsfw=nsfw,
         codec=WatermarkCodec(load_watermark_key(home / "keys")),

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from fusionguard.audit.keys import KeyRing  # noqa: E402
 from fusionguard.audit.record import ModelInfo  # noqa: E402
 from fusionguard.demo import swap  # noqa: E402
+from fusionguard.errors import AlreadyEnrolled  # noqa: E402
 from fusionguard.faces import DlibBackend  # noqa: E402
 from fusionguard.guard import Guard, RunInputs  # noqa: E402
 from fusionguard.media import encode_image  # noqa: E402
@@ -65,8 +66,11 @@ def measure(guard: Guard, work: Path, size: int, repeats: int, label: str) -> di
     if not source.exists():
         source.write_bytes(encode_image(square(testdata.grace_hopper(), size), "png"))
         target.write_bytes(encode_image(square(testdata.astronaut(), size), "png"))
-        enrol_photos(guard.registry, guard.faces, f"source {size}", [source], roles=["source"])
-        enrol_photos(guard.registry, guard.faces, f"target {size}", [target], roles=["target"])
+        for photo, role in ((source, "source"), (target, "target")):
+            try:
+                enrol_photos(guard.registry, guard.faces, f"{role} {size}", [photo], roles=[role])
+            except AlreadyEnrolled as known:  # the same person at another size: one identity
+                guard.registry.grant(known.identity_id, [role])
 
     def pipeline(run: RunInputs) -> np.ndarray:
         assert run.target is not None

@@ -16,11 +16,14 @@ A key ID is the first 16 bytes of SHA-256 of the raw public key, in hex.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +37,7 @@ from fusionguard.errors import SigningKeyError
 
 PASSPHRASE_ENV = "FUSIONGUARD_KEY_PASSPHRASE"
 RING_FILE = "ring.json"
+LOCK_FILE = ".ring.lock"
 
 
 def key_id_for(public_key: bytes) -> str:
@@ -100,6 +104,8 @@ class KeyRing:
 
     def __init__(self, signer: Signer | None, public_keys: Iterable[bytes]) -> None:
         self.signer_or_none = signer
+        self.directory: Path | None = None  # set by load(): where to look for a rotation
+        self._stamp: tuple[int, int, int] | None = None
         self._verifiers: dict[str, Ed25519PublicKey] = {}
         for public in public_keys:
             self._verifiers[key_id_for(public)] = Ed25519PublicKey.from_public_bytes(public)
@@ -139,31 +145,30 @@ class KeyRing:
         """Create ``directory`` with a first signing key. Refuses to overwrite an existing ring."""
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
-        if (directory / RING_FILE).exists():
-            raise SigningKeyError(f"{directory / RING_FILE} already exists; use 'keys rotate'")
-        _write_ring(directory, [])
-        return cls.rotate(directory, now=now)
+        with _ring_lock(directory):
+            if (directory / RING_FILE).exists():
+                raise SigningKeyError(f"{directory / RING_FILE} already exists; use 'keys rotate'")
+            _write_ring(directory, [])
+            _add_key(directory, now)
+        return cls.load(directory)
 
     @classmethod
     def rotate(cls, directory: Path, *, now: datetime) -> KeyRing:
-        """Add a new signing key; earlier keys stay in the ring for verification."""
-        entries = _read_ring(directory)
-        signer = LocalSigner.generate()
-        key_file = directory / f"signing-{signer.key_id}.pem"
-        _write_private(key_file, signer.private_pem(_passphrase()))
-        entries.append(
-            {
-                "key_id": signer.key_id,
-                "public_key": base64.b64encode(signer.public_key).decode(),
-                "created": now.isoformat(),
-                "private_key_file": key_file.name,
-            }
-        )
-        _write_ring(directory, entries)
+        """Add a new signing key; earlier keys stay in the ring for verification.
+
+        Under an exclusive lock on the key directory, so concurrent rotations each add their key; the
+        ring is replaced atomically (unique temporary file, fsync, rename). Running logs see the new
+        ring at their next append (:meth:`changed`).
+        """
+        _require_private_directory(directory)
+        with _ring_lock(directory):
+            _add_key(directory, now)
         return cls.load(directory)
 
     @classmethod
     def load(cls, directory: Path) -> KeyRing:
+        _require_private_directory(directory)
+        stamp = _stamp(directory / RING_FILE)
         entries = _read_ring(directory)
         publics = [_b64(entry["public_key"], directory / RING_FILE) for entry in entries]
         signing = [e for e in entries if e.get("private_key_file")]
@@ -176,12 +181,24 @@ class KeyRing:
                 f"{newest['private_key_file']} holds key {signer.key_id}, the ring says "
                 f"{newest['key_id']}; restore the right file"
             )
-        return cls(signer, publics)
+        ring = cls(signer, publics)
+        ring.directory, ring._stamp = directory, stamp
+        return ring
+
+    def changed(self) -> bool:
+        """Whether ``ring.json`` was replaced since this ring was loaded (one ``stat``)."""
+        if self.directory is None:
+            return False
+        try:
+            return _stamp(self.directory / RING_FILE) != self._stamp
+        except SigningKeyError:
+            return True
 
     @classmethod
     def load_public(cls, path: Path) -> KeyRing:
         """A verify-only ring from an exported ring (JSON) or one PEM public key."""
         try:
+            _require_owned(path, "public key file", writable_only=True)
             data = path.read_bytes()
         except OSError as error:
             raise SigningKeyError(f"{path}: cannot read public key ({error.strerror})") from None
@@ -235,9 +252,76 @@ def _b64(text: str, where: Path) -> bytes:
     return raw
 
 
+def _require_owned(path: Path, what: str, *, writable_only: bool) -> None:
+    """Refuse a trust-root file another user could have written: owned by someone else, or writable
+    (``writable_only``) or accessible at all by group or others. Root-owned files are accepted."""
+    info = path.stat()
+    if info.st_uid not in (os.geteuid(), 0):
+        raise SigningKeyError(
+            f"{what} {path} is owned by user {info.st_uid}, not by you ({os.geteuid()}); "
+            f"restore your own copy or run 'chown {os.geteuid()} {path}'"
+        )
+    mask = (stat.S_IWGRP | stat.S_IWOTH) if writable_only else (stat.S_IRWXG | stat.S_IRWXO)
+    if info.st_mode & mask:
+        fix = "go-w" if writable_only else "go-rwx"
+        kind = "writable" if writable_only else "accessible"
+        raise SigningKeyError(
+            f"{what} {path} is {kind} by group or others (mode {stat.S_IMODE(info.st_mode):04o}); "
+            f"check it was not altered, then run 'chmod {fix} {path}'"
+        )
+
+
+def _require_private_directory(directory: Path) -> None:
+    try:
+        _require_owned(directory, "key directory", writable_only=True)
+    except FileNotFoundError:
+        raise SigningKeyError(
+            f"no key ring at {directory / RING_FILE}; run 'fusionguard init' to create one"
+        ) from None
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise SigningKeyError(f"no key ring at {path}; run 'fusionguard init' to create one") from None
+    except OSError as error:
+        raise SigningKeyError(f"{path}: cannot read the key ring ({error.strerror})") from None
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
+@contextlib.contextmanager
+def _ring_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock on the key directory, held while the ring is read, extended and replaced."""
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _add_key(directory: Path, now: datetime) -> None:
+    """Generate a key, store its private half, and append it to the ring; the caller holds the lock."""
+    entries = _read_ring(directory)
+    signer = LocalSigner.generate()
+    key_file = directory / f"signing-{signer.key_id}.pem"
+    _write_private(key_file, signer.private_pem(_passphrase()))
+    entries.append(
+        {
+            "key_id": signer.key_id,
+            "public_key": base64.b64encode(signer.public_key).decode(),
+            "created": now.isoformat(),
+            "private_key_file": key_file.name,
+        }
+    )
+    _write_ring(directory, entries)
+
+
 def _read_ring(directory: Path) -> list[dict[str, Any]]:
     path = directory / RING_FILE
     try:
+        _require_owned(path, "key ring", writable_only=True)
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise SigningKeyError(f"no key ring at {path}; run 'fusionguard init' to create one") from None
@@ -250,11 +334,24 @@ def _read_ring(directory: Path) -> list[dict[str, Any]]:
 
 
 def _write_ring(directory: Path, entries: list[dict[str, Any]]) -> None:
-    path = directory / RING_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"version": 1, "keys": entries}, indent=2) + "\n")
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    """Replace the ring atomically: a unique temporary file, fsynced, renamed over, directory fsynced."""
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".ring.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps({"version": 1, "keys": entries}, indent=2) + "\n")
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o644)
+            os.fsync(handle.fileno())
+        os.replace(temporary, directory / RING_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    directory_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
 
 
 def _write_private(path: Path, pem: bytes) -> None:
@@ -278,6 +375,7 @@ def _load_private(path: Path) -> Ed25519PrivateKey:
             f"signing key {path} is accessible by group or others "
             f"(mode {stat.S_IMODE(info.st_mode):04o}); run 'chmod 600 {path}'"
         )
+    _require_owned(path, "signing key", writable_only=False)
     passphrase = _passphrase()
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase)

@@ -28,14 +28,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from fusionguard.audit.canonical import canonical_json, parse_json_object
+from fusionguard.audit.canonical import canonical_json
 from fusionguard.audit.checkpoint import Checkpoint, verify_checkpoint
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.merkle import (
@@ -45,11 +44,14 @@ from fusionguard.audit.merkle import (
     leaf_hash,
     root_hash,
 )
+from fusionguard.audit.reader import Filters as Filters  # re-exported: callers import them from here
+from fusionguard.audit.reader import LogSnapshot, naive_utc
+from fusionguard.audit.reader import StoredRecord as StoredRecord
 from fusionguard.audit.record import AuditRecord
 from fusionguard.config import Clock, utc_now
 from fusionguard.errors import AuditError, NotFound, Problem, TamperDetected
 from fusionguard.store import db
-from fusionguard.store.models import AuditRow, CheckpointRow, LogState, RecordIdentity
+from fusionguard.store.models import LogState
 
 SIGNING_CONTEXT = b"fusionguard.audit-record/v1\n"
 INCLUSION_FORMAT = "fusionguard.inclusion-proof/v1"
@@ -112,6 +114,7 @@ def _statements(style: str) -> dict[str, str]:
         "lock": "SELECT origin, tree_size, frontier FROM log_state WHERE id = 1"
         + ("" if style == "named" else " FOR UPDATE"),
         "record": f"INSERT INTO audit_records ({columns}) VALUES ({values})",
+        "kept": f"SELECT 1 FROM audit_checkpoints WHERE tree_size = {param('tree_size')}",
         "identity": "INSERT INTO audit_record_identities (seq, identity_id) "
         f"VALUES ({param('seq')}, {param('identity_id')})",
         "checkpoint": "INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES ("
@@ -132,7 +135,7 @@ _PG_FLUSH_BARRIER = "SELECT pg_logical_emit_message(true, 'fusionguard', 'ack')"
 
 
 @dataclass
-class _Sealed:
+class Sealed:
     """What one append writes, computed under the lock from the log's state."""
 
     rows: list[dict[str, Any]]
@@ -205,42 +208,45 @@ class _Appender:
             raise AuditError("the log has no state row; run 'fusionguard init'")
         return str(row[0]), int(row[1]), bytes(row[2])
 
-    def commit(self, sealed: _Sealed) -> None:
+    def commit(self, sealed: Sealed) -> None:
         """Write the sealed rows and commit; returns once the commit is durable."""
-        if self.dialect != "postgresql":
-            # SQLAlchemy's own text format for SQLite DATETIME columns, so reads parse it back.
-            for row in (*sealed.rows, sealed.state, *([sealed.checkpoint] if sealed.checkpoint else [])):
-                key = "updated_at" if "updated_at" in row else "created_at"
-                row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S.%f")
         cursor = self.connection.cursor()
         try:
             if self.dialect == "postgresql":
                 with self.connection.pipeline():
-                    self._write(cursor, sealed)
+                    write_sealed(cursor, self.dialect, sealed)
                     cursor.execute("COMMIT")
                     if self.barrier:
                         cursor.execute(_PG_FLUSH_BARRIER)
             else:
-                self._write(cursor, sealed)
+                write_sealed(cursor, self.dialect, sealed)
                 cursor.execute("COMMIT")
         finally:
             cursor.close()
-
-    def _write(self, cursor: Any, sealed: _Sealed) -> None:
-        cursor.executemany(self.sql["record"], sealed.rows)
-        if sealed.identities:
-            cursor.executemany(self.sql["identity"], sealed.identities)
-        if sealed.checkpoint is not None:
-            cursor.execute(self.sql["checkpoint"], sealed.checkpoint)
-        cursor.execute(self.sql["state"], sealed.state)
 
     def rollback(self) -> None:
         with contextlib.suppress(Exception):
             self.connection.execute("ROLLBACK")
 
 
+def write_sealed(cursor: Any, dialect: str, sealed: Sealed) -> None:
+    """The one way rows get into the log: the driver statements of :data:`_SQL`, on any cursor that is
+    inside a transaction holding the log's lock (an appender's, or a caller's via ``append_in``)."""
+    sql = _SQL["postgresql" if dialect == "postgresql" else "sqlite"]
+    if dialect != "postgresql":
+        # SQLAlchemy's own text format for SQLite DATETIME columns, so reads parse it back.
+        for row in (*sealed.rows, sealed.state, *([sealed.checkpoint] if sealed.checkpoint else [])):
+            key = "updated_at" if "updated_at" in row else "created_at"
+            row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S.%f")
+    cursor.executemany(sql["record"], sealed.rows)
+    if sealed.identities:
+        cursor.executemany(sql["identity"], sealed.identities)
+    if sealed.checkpoint is not None:
+        cursor.execute(sql["checkpoint"], sealed.checkpoint)
+    cursor.execute(sql["state"], sealed.state)
+
+
 _SELECT_STATE = select(LogState).where(LogState.id == 1)
-_LOCK_STATE = _SELECT_STATE.with_for_update()
 
 
 @dataclass(frozen=True)
@@ -251,34 +257,7 @@ class Receipt:
     checkpoint: str
 
 
-@dataclass(frozen=True)
-class StoredRecord:
-    seq: int
-    record: AuditRecord
-    envelope: dict[str, Any]
-    key_id: str
-
-    def to_json(self) -> dict[str, Any]:
-        return self.envelope
-
-
-@dataclass(frozen=True)
-class Filters:
-    since: datetime | None = None
-    until: datetime | None = None
-    decision: str | None = None
-    model: str | None = None
-    identity: str | None = None
-    watermark_id: str | None = None
-    taken_down: bool | None = None
-    limit: int | None = None
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """Rows store naive UTC; a naive ``moment`` is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+_naive_utc = naive_utc
 
 
 class AuditLog:
@@ -379,15 +358,6 @@ class AuditLog:
                 f"could not {doing} in {db.describe(str(self.engine.url))}: {db.first_line(error)}"
             ) from None
 
-    def _lock_state(self, connection: Any) -> Any:
-        # PostgreSQL: the row lock serialises writers on all machines. SQLite: BEGIN IMMEDIATE
-        # already holds the database's write lock, and has no FOR UPDATE.
-        query = _LOCK_STATE if connection.dialect.name == "postgresql" else _SELECT_STATE
-        state = connection.execute(query).first()
-        if state is None:
-            raise AuditError("the log has no state row; run 'fusionguard init'")
-        return state
-
     # -- appending ------------------------------------------------------------------------------
 
     def append(self, record: AuditRecord) -> Receipt:
@@ -401,6 +371,7 @@ class AuditLog:
         """
         if not records:
             return []
+        self.refresh_keys()
         appender = self._checkout()
         try:
             sealed = self._append_with(appender, records)
@@ -417,7 +388,7 @@ class AuditLog:
             observer(sealed.note)
         return [Receipt(seq, rid, leaf, sealed.note) for seq, rid, leaf in sealed.leaves]
 
-    def _append_with(self, appender: _Appender, records: Sequence[AuditRecord]) -> _Sealed:
+    def _append_with(self, appender: _Appender, records: Sequence[AuditRecord]) -> Sealed:
         try:
             origin, size, frontier = appender.lock()
             sealed = self._seal(origin, size, frontier, records)
@@ -428,6 +399,59 @@ class AuditLog:
                 f"could not append to the audit log in {db.describe(str(self.engine.url))}: "
                 f"{db.first_line(error)}"
             ) from None
+
+    def append_in(
+        self, connection: Connection, records: Sequence[AuditRecord], *, keep_checkpoint: bool = False
+    ) -> Sealed:
+        """Append ``records`` inside the caller's open write transaction (SQLAlchemy ``connection``).
+
+        The caller's other changes and the records commit together or not at all (the consent
+        registry records each consent change this way). The log's lock is taken here and held to the
+        caller's commit; after it commits, call :meth:`published` so the witness file moves forward.
+        """
+        self.refresh_keys()
+        dialect = self.engine.dialect.name
+        sql = _SQL["postgresql" if dialect == "postgresql" else "sqlite"]
+        driver = connection.connection.driver_connection
+        if driver is None:
+            raise AuditError("the database driver returned no connection")
+        errors = (self.engine.dialect.loaded_dbapi.Error,)
+        cursor = driver.cursor()
+        try:
+            cursor.execute(sql["lock"])
+            row = cursor.fetchone()
+            if row is None:
+                raise AuditError("the log has no state row; run 'fusionguard init'")
+            sealed = self._seal(str(row[0]), int(row[1]), bytes(row[2]), records)
+            if keep_checkpoint and sealed.checkpoint is None:
+                size = sealed.state["tree_size"]
+                cursor.execute(sql["kept"], {"tree_size": size})
+                if cursor.fetchone() is None:
+                    sealed.checkpoint = {
+                        "tree_size": size,
+                        "root_hash": CompactTree.from_bytes(size, sealed.state["frontier"]).root(),
+                        "note": sealed.note,
+                        "created_at": sealed.state["updated_at"],
+                    }
+            write_sealed(cursor, dialect, sealed)
+        except errors as error:
+            raise AuditError(
+                f"could not append to the audit log in {db.describe(str(self.engine.url))}: "
+                f"{db.first_line(error)}"
+            ) from None
+        finally:
+            cursor.close()
+        return sealed
+
+    def published(self, sealed: Sealed) -> list[Receipt]:
+        """After the transaction of :meth:`append_in` committed: move the witness, return receipts."""
+        self._update_witness(sealed.note)
+        return [Receipt(seq, rid, leaf, sealed.note) for seq, rid, leaf in sealed.leaves]
+
+    def refresh_keys(self) -> None:
+        """Pick up a rotated key ring (``keys rotate`` in another process): the newest key signs next."""
+        if self.ring.changed() and self.ring.directory is not None:
+            self.ring = KeyRing.load(self.ring.directory)
 
     def _checkout(self) -> _Appender:
         with self._appenders_lock:
@@ -459,7 +483,7 @@ class AuditLog:
             os.close(self._witness_fd)
             self._witness_fd = None
 
-    def _seal(self, origin: str, size: int, frontier: bytes, records: Sequence[AuditRecord]) -> _Sealed:
+    def _seal(self, origin: str, size: int, frontier: bytes, records: Sequence[AuditRecord]) -> Sealed:
         """Sign ``records`` as the next leaves and sign the new head; the caller holds the lock."""
         signer = self.ring.signer
         tree = CompactTree.from_bytes(size, frontier)
@@ -491,29 +515,14 @@ class AuditLog:
         if tree.size // self.checkpoint_every > size // self.checkpoint_every:
             kept = {"tree_size": tree.size, "root_hash": root, "note": note, "created_at": now}
         state = {"tree_size": tree.size, "frontier": tree.to_bytes(), "head_note": note, "updated_at": now}
-        return _Sealed(rows, identities, kept, state, leaves, note)
+        return Sealed(rows, identities, kept, state, leaves, note)
 
     def checkpoint(self) -> str:
         """Store the current head permanently (idempotent) and return its signed note."""
         with self._guard("write a checkpoint"), self._write() as connection:
-            state = self._lock_state(connection)
-            tree = CompactTree.from_bytes(state.tree_size, state.frontier)
-            note = Checkpoint(state.origin, tree.size, tree.root()).sign(self.ring.signer)
-            exists = connection.execute(
-                select(CheckpointRow.tree_size).where(CheckpointRow.tree_size == tree.size)
-            ).first()
-            if exists is None:
-                connection.execute(
-                    insert(CheckpointRow).values(
-                        tree_size=tree.size,
-                        root_hash=tree.root(),
-                        note=note,
-                        created_at=_naive_utc(self.clock()),
-                    )
-                )
-            connection.execute(update(LogState).where(LogState.id == 1).values(head_note=note))
-        self._update_witness(note)
-        return note
+            sealed = self.append_in(connection, [], keep_checkpoint=True)
+        self._update_witness(sealed.note)
+        return sealed.note
 
     def _update_witness(self, note: str) -> None:
         """Mirror the head outside the database; only ever forward, never backward.
@@ -549,12 +558,25 @@ class AuditLog:
 
     # -- reading --------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[LogSnapshot]:
+        """One read transaction: everything read through it comes from one state of the log.
+
+        PostgreSQL: ``REPEATABLE READ``, read only (the snapshot is taken at the first read).
+        SQLite: one ``BEGIN`` … ``COMMIT``; in WAL mode the first read fixes what it sees.
+        """
+        with self._guard("read the log"):
+            connection = self.engine.connect()
+            if self.engine.dialect.name == "postgresql":
+                connection = connection.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with connection, connection.begin():
+                yield LogSnapshot(connection)
+
     def state(self) -> tuple[str, int, str | None]:
-        with self._guard("read the log state"), self.engine.connect() as connection:
-            row = connection.execute(select(LogState).where(LogState.id == 1)).first()
-        if row is None:
-            raise AuditError("the log has no state row; run 'fusionguard init'")
-        return str(row.origin), int(row.tree_size), row.head_note
+        with self.snapshot() as snapshot:
+            return snapshot.state()
 
     def head(self) -> str:
         note = self.state()[2]
@@ -564,102 +586,43 @@ class AuditLog:
 
     def get(self, key: str) -> StoredRecord:
         """A record by record ID, by sequence number, or by watermark ID (16 hex digits)."""
-        query = select(AuditRow)
-        if key.isdigit() and len(key) < 16:
-            query = query.where(AuditRow.seq == int(key))
-        elif len(key) == 16:
-            query = query.where(AuditRow.watermark_id == key.lower())
-        else:
-            query = query.where(AuditRow.record_id == key.lower())
-        with self._guard("read a record"), self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        if row is None:
-            raise NotFound(
-                f"no audit record {key!r} (give a record ID, sequence number or "
-                "watermark ID; 'fusionguard audit list' shows them)"
-            )
-        return _stored(row)
+        with self.snapshot() as snapshot:
+            return snapshot.get(key)
 
-    def query(self, filters: Filters = Filters()) -> list[StoredRecord]:
-        query = select(AuditRow).order_by(AuditRow.seq)
-        if filters.since:
-            query = query.where(AuditRow.created_at >= _naive_utc(filters.since))
-        if filters.until:
-            query = query.where(AuditRow.created_at < _naive_utc(filters.until))
-        if filters.decision:
-            query = query.where(AuditRow.decision == filters.decision)
-        if filters.model:
-            query = query.where(AuditRow.model_name == filters.model)
-        if filters.watermark_id:
-            query = query.where(AuditRow.watermark_id == filters.watermark_id.lower())
-        if filters.identity:
-            query = query.where(
-                AuditRow.seq.in_(
-                    select(RecordIdentity.seq).where(RecordIdentity.identity_id == filters.identity)
-                )
-            )
-        if filters.taken_down is not None:
-            taken = select(AuditRow.refers_to).where(AuditRow.kind == "takedown")
-            query = query.where(AuditRow.kind == "run").where(
-                AuditRow.record_id.in_(taken) if filters.taken_down else AuditRow.record_id.not_in(taken)
-            )
-        if filters.limit:
-            query = query.limit(filters.limit)
-        with self._guard("query the log"), self.engine.connect() as connection:
-            return [_stored(row) for row in connection.execute(query)]
+    def query(self, filters: Filters | None = None) -> list[StoredRecord]:
+        with self.snapshot() as snapshot:
+            return snapshot.query(filters or Filters())
 
     def identity_rows(self) -> dict[int, list[str]]:
         """The identity index, by sequence number (verification compares it with the signed records)."""
-        found: dict[int, list[str]] = {}
-        with self._guard("read the identity index"), self.engine.connect() as connection:
-            rows = connection.execute(select(RecordIdentity.seq, RecordIdentity.identity_id)).all()
-        for seq, identity in rows:  # fetched in one go: per-row fetching cost a fifth of verify
-            found.setdefault(int(seq), []).append(str(identity))
-        return found
+        with self.snapshot() as snapshot:
+            return snapshot.identity_rows()
 
     def iter_rows(self, *columns: Any, batch: int = 5000) -> Iterator[Any]:
-        """Stored rows (all columns, or ``columns``) in sequence order, streamed by keyset pagination."""
-        query = select(AuditRow.seq, *columns) if columns else select(AuditRow)
-        last = -1
-        with self._guard("read the log"), self.engine.connect() as connection:
-            while True:
-                rows = connection.execute(
-                    query.where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
-                ).all()
-                if not rows:
-                    return
-                yield from rows
-                last = int(rows[-1].seq)
+        """Stored rows (all columns, or ``columns``) in sequence order, from one snapshot."""
+        with self.snapshot() as snapshot:
+            yield from snapshot.iter_rows(*columns, batch=batch)
 
     def count(self) -> int:
-        with self._guard("count records"), self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(AuditRow)).scalar_one())
+        with self.snapshot() as snapshot:
+            return snapshot.count()
 
     def checkpoints(self) -> list[tuple[int, bytes, str]]:
-        with self._guard("read checkpoints"), self.engine.connect() as connection:
-            rows = connection.execute(
-                select(CheckpointRow.tree_size, CheckpointRow.root_hash, CheckpointRow.note).order_by(
-                    CheckpointRow.tree_size
-                )
-            ).all()
-        return [(int(r.tree_size), bytes(r.root_hash), str(r.note)) for r in rows]
+        with self.snapshot() as snapshot:
+            return snapshot.checkpoints()
 
     # -- proofs -----------------------------------------------------------------------------------
 
-    def _leaves(self, size: int) -> list[bytes]:
-        with self._guard("read leaf hashes"), self.engine.connect() as connection:
-            rows = connection.execute(
-                select(AuditRow.leaf_hash).where(AuditRow.seq < size).order_by(AuditRow.seq)
-            ).all()
-        return [bytes(r.leaf_hash) for r in rows]
-
     def inclusion_proof(self, key: str) -> dict[str, Any]:
         """A self-contained proof that a record is in the log under the current signed head."""
-        stored = self.get(key)
-        origin, _, note = self.state()
-        note = note or self.checkpoint()
-        head = verify_checkpoint(note, self.ring, origin=origin)
-        leaves = self._leaves_or_raise(head)
+        if self.state()[2] is None:  # a log that never had an append: sign its head first
+            self.checkpoint()
+        with self.snapshot() as snapshot:
+            stored = snapshot.get(key)
+            origin, _, head_note = snapshot.state()
+            note = head_note or ""
+            head = verify_checkpoint(note, self.ring, origin=origin)
+            leaves = self._leaves_or_raise(snapshot, head)
         proof = inclusion_proof(leaves, stored.seq)
         return {
             "format": INCLUSION_FORMAT,
@@ -673,11 +636,14 @@ class AuditLog:
 
     def consistency_proof(self, old_note: str) -> dict[str, Any]:
         """Prove that the log at ``old_note`` is a prefix of the log at its current head."""
-        origin, _, note = self.state()
-        old = verify_checkpoint(old_note, self.ring, origin=origin)
-        note = note or self.checkpoint()
-        head = verify_checkpoint(note, self.ring, origin=origin)
-        leaves = self._leaves_or_raise(head)
+        if self.state()[2] is None:
+            self.checkpoint()
+        with self.snapshot() as snapshot:
+            origin, _, head_note = snapshot.state()
+            note = head_note or ""
+            old = verify_checkpoint(old_note, self.ring, origin=origin)
+            head = verify_checkpoint(note, self.ring, origin=origin)
+            leaves = self._leaves_or_raise(snapshot, head)
         if old.tree_size > head.tree_size or old.tree_size == 0:
             raise AuditError(f"cannot prove consistency from size {old.tree_size} to {head.tree_size}")
         proof = consistency_proof(leaves, old.tree_size)
@@ -689,9 +655,10 @@ class AuditLog:
             "consistency_path": [base64.b64encode(p).decode() for p in proof],
         }
 
-    def _leaves_or_raise(self, head: Checkpoint) -> list[bytes]:
+    @staticmethod
+    def _leaves_or_raise(snapshot: LogSnapshot, head: Checkpoint) -> list[bytes]:
         """Leaf hashes up to the head, refusing to build proofs over a log that does not match it."""
-        leaves = self._leaves(head.tree_size)
+        leaves = snapshot.leaves(head.tree_size)
         if len(leaves) != head.tree_size:
             raise TamperDetected(
                 [
@@ -742,14 +709,6 @@ def query_columns(body: dict[str, Any]) -> dict[str, Any]:
 def identities_of(body: dict[str, Any]) -> list[str]:
     """The identity IDs a record involves (rows of ``audit_record_identities``), sorted."""
     found = {i for ref in (*body["sources"], *body["targets"]) for i in ref["identities"]}
+    if body["kind"] == "consent":  # consent records index the identity they are about
+        found.add(body["extra"]["consent"]["identity_id"])
     return sorted(found)
-
-
-def _stored(row: Any) -> StoredRecord:
-    envelope = parse_json_object(row.envelope)
-    return StoredRecord(
-        seq=int(row.seq),
-        record=AuditRecord.from_json(envelope["record"]),
-        envelope=envelope,
-        key_id=str(row.key_id),
-    )

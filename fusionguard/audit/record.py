@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 SCHEMA = "fusionguard.audit-record/v1"
-Kind = Literal["run", "takedown"]
-Decision = Literal["allowed", "blocked", "takedown"]
+Kind = Literal["run", "takedown", "consent"]
+Decision = Literal["allowed", "blocked", "takedown", "enrolled", "granted", "revoked", "erased"]
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -145,8 +145,11 @@ class AuditRecord:
     seq: int | None = None
 
     def __post_init__(self) -> None:
-        _require(self.kind in ("run", "takedown"), f"unknown record kind {self.kind!r}")
-        _require(self.decision in ("allowed", "blocked", "takedown"), f"bad decision {self.decision!r}")
+        _require(self.kind in ("run", "takedown", "consent"), f"unknown record kind {self.kind!r}")
+        _require(
+            self.decision in ("allowed", "blocked", "takedown", *CONSENT_ACTIONS),
+            f"bad decision {self.decision!r}",
+        )
         _require(bool(_RECORD_ID.match(self.record_id)), "record ID must be 32 hex digits")
         _require(self.timestamp.tzinfo is not None, "timestamp must be timezone-aware")
         if self.kind == "run":
@@ -167,6 +170,8 @@ class AuditRecord:
                 self.decision != "blocked" or self.output is None,
                 "a blocked run releases no output",
             )
+        elif self.kind == "consent":
+            _check_consent_record(self)
         else:
             _require(self.decision == "takedown", "a takedown record has decision 'takedown'")
             _require(
@@ -181,6 +186,8 @@ class AuditRecord:
     @property
     def identities(self) -> tuple[str, ...]:
         found = {i for ref in (*self.sources, *self.targets) for i in ref.identities}
+        if self.kind == "consent":
+            found.add(self.extra["consent"]["identity_id"])
         return tuple(sorted(found))
 
     def to_json(self) -> dict[str, Any]:
@@ -241,4 +248,62 @@ def takedown_record(refers_to: str, reason: str, *, actor: str, timestamp: datet
         actor=actor,
         refers_to=refers_to,
         reasons=({"check": "takedown", "subject": "output", "detail": reason, "data": {}},),
+    )
+
+
+# -- consent records (issue 11, defect 13) ---------------------------------------------------------
+# Enrolment, grants, revocations and erasures are signed log records, so an auditor can prove when a
+# person's consent existed. They carry the pseudonymous identity ID, the roles, the actor and the time:
+# never a name, a photo or an embedding (those stay in the registry, sealed under the identity's key).
+
+CONSENT_ACTIONS = ("enrolled", "granted", "revoked", "erased")
+_IDENTITY_ID = re.compile(r"^id-[0-9a-f]{16}$")
+
+
+def _check_consent_record(record: AuditRecord) -> None:
+    _require(record.decision in CONSENT_ACTIONS, f"a consent record is one of {list(CONSENT_ACTIONS)}")
+    _require(
+        record.model is None and record.output is None and not record.sources and not record.targets,
+        "a consent record describes no run",
+    )
+    consent = record.extra.get("consent")
+    _require(isinstance(consent, dict), "a consent record carries extra['consent']")
+    assert isinstance(consent, dict)
+    _require(
+        isinstance(consent.get("identity_id"), str) and bool(_IDENTITY_ID.match(consent["identity_id"])),
+        "a consent record names a pseudonymous identity ID (id- and 16 hex digits)",
+    )
+    roles = consent.get("roles")
+    _require(
+        isinstance(roles, list) and all(r in ("source", "target") for r in roles),
+        "consent roles are 'source' and/or 'target'",
+    )
+    _require(
+        set(consent) <= {"identity_id", "roles", "valid_until", "evidence_sha256"},
+        "a consent record holds only the identity ID, roles, end date and evidence hash",
+    )
+
+
+def consent_record(
+    action: str,
+    identity_id: str,
+    roles: list[str],
+    *,
+    actor: str,
+    timestamp: datetime,
+    valid_until: datetime | None = None,
+    evidence_sha256: str | None = None,
+) -> AuditRecord:
+    """A signed statement that ``actor`` enrolled, granted, revoked or erased ``identity_id``'s consent."""
+    consent: dict[str, Any] = {"identity_id": identity_id, "roles": sorted(roles)}
+    if valid_until is not None:
+        consent["valid_until"] = format_timestamp(valid_until)
+    if evidence_sha256 is not None:
+        consent["evidence_sha256"] = evidence_sha256
+    return AuditRecord(
+        kind="consent",
+        decision=action,  # type: ignore[arg-type]  # checked against CONSENT_ACTIONS when built
+        timestamp=timestamp,
+        actor=actor,
+        extra={"consent": consent},
     )

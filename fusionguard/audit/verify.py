@@ -3,7 +3,14 @@
 :func:`verify_log` recomputes everything from the stored envelopes and names each problem with the
 sequence numbers involved: ``edited record``, ``missing record``, ``reordered records``, ``bad signature``,
 ``unknown key``, ``truncated tail``, ``bad checkpoint``, ``inconsistent checkpoint``,
-``unexpected record``.
+``unexpected record``, and about the witness file: ``missing witness``, ``unreadable witness``,
+``bad witness``.
+
+A live log is verified as one snapshot (see :mod:`fusionguard.audit.reader`): the witness file is read
+first, then head, checkpoints, identity index and records in one read transaction, so appends running
+meanwhile are simply not part of what is verified. ``trusted_keys`` pins the verifying keys to a ring the
+caller holds (``audit verify --trusted-keys``) instead of the ring in the home, which anyone who can
+write the home could extend.
 
 Speed: a Merkle root that matches a validly signed checkpoint proves every record under it is exactly
 what was signed at append time, so by default the per-record Ed25519 signatures (about 100 µs each) are
@@ -42,6 +49,7 @@ from fusionguard.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from fusionguard.audit.reader import LogSnapshot
 from fusionguard.errors import Problem, TamperDetected
 from fusionguard.store.models import AuditRow
 
@@ -86,27 +94,83 @@ def _check_signature(ring: KeyRing, envelope: dict[str, Any]) -> Problem | None:
     return None
 
 
+def _witness_statement(log: AuditLog, *, require_witness: bool) -> tuple[str | None, Problem | None]:
+    """The witness file's checkpoint note, or the problem with the file (a named problem, never a crash).
+
+    A missing witness is a problem (rollback detection would silently be off) unless the caller accepts
+    it; it is read before the snapshot, so the note never covers records the snapshot cannot see.
+    """
+    path = log.witness_path
+    if path is None:
+        return None, None
+    try:
+        note = read_witness(path)
+    except OSError as error:
+        return None, Problem(
+            "unreadable witness",
+            f"cannot read the witness file {path} ({error.strerror}); fix its permissions",
+        )
+    except UnicodeDecodeError:
+        return None, Problem(
+            "bad witness", f"the witness file {path} is not a checkpoint note (not UTF-8 text)"
+        )
+    if note is None and require_witness:
+        return None, Problem(
+            "missing witness",
+            f"the witness file {path} is missing, so a rolled-back database would go unnoticed; "
+            "restore it from a backup, or pass --allow-missing-witness to verify without it",
+        )
+    return note, None
+
+
 def verify_log(
     log: AuditLog,
     *,
     full: bool = False,
     external_checkpoints: Sequence[str] = (),
     progress: Progress | None = None,
+    trusted_keys: KeyRing | None = None,
+    require_witness: bool = True,
 ) -> Report:
-    """Recompute the log and compare it with every signed statement about it."""
+    """Recompute the log and compare it with every signed statement about it.
+
+    Everything is read in one snapshot of the database, and the witness file just before it, so a log
+    that is being appended to verifies as the prefix its head covered at that moment.
+    ``trusted_keys`` pins the keys a signature may come from, whatever the home's ring lists.
+    """
+    if trusted_keys is None:
+        log.refresh_keys()
+    ring = trusted_keys if trusted_keys is not None else log.ring
+    witness, witness_problem = _witness_statement(log, require_witness=require_witness)
+    with log.snapshot() as snapshot:
+        report = _verify_snapshot(
+            snapshot, ring, full=full, progress=progress, witness=witness, external=external_checkpoints
+        )
+    if witness_problem is not None and (witness_problem.kind != "missing witness" or report.records):
+        report.problems.insert(0, witness_problem)
+    return report
+
+
+def _verify_snapshot(
+    snapshot: LogSnapshot,
+    ring: KeyRing,
+    *,
+    full: bool,
+    progress: Progress | None,
+    witness: str | None,
+    external: Sequence[str],
+) -> Report:
     report = Report()
-    ring = log.ring
-    origin, _state_size, head_note = log.state()
+    origin, _state_size, head_note = snapshot.state()
 
     # Signed statements about the log: the head, stored checkpoints, the witness file, exports.
     statements: list[tuple[str, str]] = []
     if head_note:
         statements.append(("head", head_note))
-    statements += [(f"stored checkpoint {size}", note) for size, _, note in log.checkpoints()]
-    witness = read_witness(log.witness_path) if log.witness_path is not None else None
+    statements += [(f"stored checkpoint {size}", note) for size, _, note in snapshot.checkpoints()]
     if witness is not None:
         statements.append(("witness file", witness))
-    statements += [("external checkpoint", note) for note in external_checkpoints]
+    statements += [("external checkpoint", note) for note in external]
     trusted: list[tuple[str, Checkpoint]] = []
     for label, note in statements:
         try:
@@ -119,9 +183,9 @@ def verify_log(
 
     tree = CompactTree()
     expected = 0
-    identity_rows = log.identity_rows()
+    identity_rows = snapshot.identity_rows()
     stored_columns = [getattr(AuditRow, name) for name in QUERY_COLUMNS]
-    for row in log.iter_rows(AuditRow.envelope, *stored_columns):
+    for row in snapshot.iter_rows(AuditRow.envelope, *stored_columns):
         seq, text = int(row[0]), str(row[1])
         report.records += 1
         if progress is not None:
@@ -204,7 +268,7 @@ def verify_log(
     if report.problems and not full:
         # Something is wrong: check every signature so each edited record is named.
         # A second streaming pass keeps memory flat on big logs.
-        for row in log.iter_rows(AuditRow.envelope):
+        for row in snapshot.iter_rows(AuditRow.envelope):
             try:
                 envelope = parse_json_object(str(row.envelope))
             except ValueError:

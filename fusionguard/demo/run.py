@@ -27,9 +27,9 @@ from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.record import ModelInfo
 from fusionguard.audit.verify import verify_log
-from fusionguard.config import Settings, utc_now
+from fusionguard.config import Settings, make_private_home, utc_now
 from fusionguard.demo import swap
-from fusionguard.errors import ConfigError, PolicyViolation
+from fusionguard.errors import AlreadyEnrolled, ConfigError, PolicyViolation
 from fusionguard.guard import Guard
 from fusionguard.media import encode_image, load_image
 from fusionguard.registry import ConsentRegistry, enrol_photos
@@ -56,11 +56,32 @@ def _demo_photos(folder: Path) -> tuple[Path, Path]:
     return astronaut, hopper
 
 
-def _ensure_person(registry: ConsentRegistry, guard: Guard, name: str, photo: Path, roles: list[str]) -> str:
-    for person in registry.identities():
-        if person.display_name == name and person.active_roles(utc_now()) == set(roles):
-            return person.identity_id
-    return enrol_photos(registry, guard.faces, name, [photo], roles=roles)
+def _ensure_person(
+    registry: ConsentRegistry,
+    guard: Guard,
+    name: str,
+    photo: Path,
+    roles: list[str],
+    echo: Callable[[str], None],
+) -> str:
+    """Enrol the person, or find them by their face and set their consent to exactly ``roles``.
+
+    So the demo runs again in any state the previous run or an admin left: after a revocation the
+    role is granted again, an extra role is revoked, an erased person is enrolled anew.
+    """
+    try:
+        return enrol_photos(registry, guard.faces, name, [photo], roles=roles)
+    except AlreadyEnrolled as known:
+        identity = known.identity_id
+    live = registry.show(identity).active_roles(registry.clock())
+    missing, extra = sorted(set(roles) - live), sorted(live - set(roles))
+    if missing:
+        registry.grant(identity, missing, actor="demo")
+        echo(f"   {identity}: granted {','.join(missing)} consent again (it had been revoked)")
+    if extra:
+        registry.revoke(identity, extra, actor="demo")
+        echo(f"   {identity}: revoked {','.join(extra)} consent, which the demo needs absent")
+    return identity
 
 
 def _leak(path: Path, out: Path) -> Path:
@@ -75,7 +96,7 @@ def _leak(path: Path, out: Path) -> Path:
 
 
 def run_demo(settings: Settings, out: Path, echo: Callable[[str], None] = print) -> None:
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_home(settings.home)
     if not (settings.keys_dir / "ring.json").exists():
         KeyRing.create(settings.keys_dir, now=utc_now())
     db.upgrade(db.open_engine(settings.db_url))
@@ -86,9 +107,9 @@ def run_demo(settings: Settings, out: Path, echo: Callable[[str], None] = print)
 
     echo("== 1. enrol two consenting people (public-domain portraits)")
     collins = _ensure_person(
-        registry, guard, "Eileen Collins (NASA portrait)", astronaut, ["source", "target"]
+        registry, guard, "Eileen Collins (NASA portrait)", astronaut, ["source", "target"], echo
     )
-    grace = _ensure_person(registry, guard, "Grace Hopper (US Navy portrait)", hopper, ["source"])
+    grace = _ensure_person(registry, guard, "Grace Hopper (US Navy portrait)", hopper, ["source"], echo)
     echo(f"   {collins}: source+target consent   {grace}: source consent only")
 
     echo("== 2. face swap through the Guard: Grace Hopper's face onto the astronaut")

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from fusionguard.errors import BadInput
+from fusionguard.errors import AlreadyEnrolled, BadInput
 from fusionguard.faces.base import Embedding, FaceBackend
 from fusionguard.media import load_image, sha256_hex
 from fusionguard.registry.registry import ConsentRegistry
@@ -47,6 +47,7 @@ def enrol_photos(
             )
         embeddings.append(face.as_embedding())
         hashes.append(image.sha256)
+        _refuse_enrolled(registry, backend, photo, embeddings[-1])
     return registry.enroll(
         name,
         embeddings,
@@ -54,4 +55,21 @@ def enrol_photos(
         photo_hashes=hashes,
         valid_until=valid_until,
         evidence_sha256=sha256_hex(evidence) if evidence is not None else None,
+    )
+
+
+def _refuse_enrolled(
+    registry: ConsentRegistry, backend: FaceBackend, photo: object, embedding: Embedding
+) -> None:
+    """A second identity for an enrolled face would never match (the first one is always nearer)."""
+    match = registry.nearest(embedding, metric=backend.metric)
+    if match is None or match.distance > backend.match_threshold:
+        return
+    info = registry.show(match.identity_id)
+    roles = sorted(info.active_roles(registry.clock()))
+    raise AlreadyEnrolled(
+        f"{photo}: this face is already enrolled as {match.identity_id} ({info.display_name}, "
+        f"distance {match.distance:.2f}, consent for {', '.join(roles) or 'no role'}); to add a role run "
+        f"'fusionguard consent grant {match.identity_id} --role target' (or --role source)",
+        match.identity_id,
     )

@@ -15,6 +15,9 @@ share one log, serialised by a row lock on ``log_state``.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +74,33 @@ def open_engine(url: str) -> Engine:
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
         raise AuditError(f"cannot use database {describe(url)}: {error}") from None
     if sqlite:
-        _configure_sqlite(engine, synchronous)
+        _configure_sqlite(engine, synchronous, parsed.database)
     return engine
 
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+def _private_sqlite_files(database: str | None) -> None:
+    """The database and its ``-wal``/``-shm`` files are the biometric store: 0600, never 0644.
+
+    SQLite creates the database with the umask's mode (0644 by default) and gives ``-wal`` and
+    ``-shm`` the database's mode, so the file is created 0600 before SQLite opens it, and files
+    created by older versions are tightened when they belong to this user.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        with contextlib.suppress(OSError):
+            info = os.stat(path)
+            if info.st_uid == os.geteuid() and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                os.chmod(path, 0o600)
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, database: str | None) -> None:
+    @event.listens_for(engine, "do_connect")
+    def before_connect(*_args: Any) -> None:
+        _private_sqlite_files(database)
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so BEGIN is ours to choose.
@@ -84,7 +109,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Freed pages (an erased identity's rows) are overwritten with zeros, not left in the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+        _private_sqlite_files(database)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
@@ -114,7 +142,8 @@ def upgrade(engine: Engine) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, RuntimeError) as error:
+        # Migrations refuse unsafe steps with a RuntimeError of their own (they import nothing of ours).
         raise AuditError(f"migration of {describe(str(engine.url))} failed: {first_line(error)}") from None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -72,12 +72,18 @@ class CheckpointRow(Base):
 
 
 class Identity(Base):
-    """A consenting person, by pseudonymous ID. Erasure clears ``display_name`` and the embeddings."""
+    """A consenting person, by pseudonymous ID. Erasure clears the name and the embeddings.
+
+    ``name_sealed`` is the display name sealed under the identity's own key (see
+    :mod:`fusionguard.registry.identity_keys`); ``display_name`` only holds names enrolled before
+    sealing existed (schema 0005) until they are erased.
+    """
 
     __tablename__ = "consent_identities"
 
     identity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
+    name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -108,8 +114,9 @@ class ReferenceEmbedding(Base):
         String(64), ForeignKey("consent_identities.identity_id"), index=True
     )
     model_id: Mapped[str] = mapped_column(String(100), index=True)
-    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # sealed (AES-GCM) when ``sealed``
     photo_sha256: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class SealedRegionRow(Base):

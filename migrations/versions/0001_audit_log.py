@@ -120,8 +120,18 @@ def _create_triggers() -> None:
         )
 
 
+class LogNotEmpty(RuntimeError):
+    """Downgrading past 0001 drops the audit log; a log with records is never dropped by a migration."""
+
+
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    records = op.get_bind().execute(sa.text("SELECT count(*) FROM audit_records")).scalar_one()
+    if records:
+        raise LogNotEmpty(
+            f"refusing to drop an audit log of {records} record(s); export it ('fusionguard audit "
+            "export') and drop the database yourself if you really mean to destroy it"
+        )
     for table in ("audit_checkpoints", "audit_record_identities", "audit_records", "log_state"):
         op.drop_table(table)
     if dialect == "postgresql":

@@ -17,18 +17,20 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from fusionguard.errors import AuditError
-
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 
+class QueuedRecordsPending(RuntimeError):
+    """Defined here, not imported: a migration must not depend on application code that moves on."""
+
+
 def upgrade() -> None:
     pending = op.get_bind().execute(sa.text("SELECT count(*) FROM audit_queue")).scalar_one()
     if pending:
-        raise AuditError(
+        raise QueuedRecordsPending(
             f"audit_queue holds {pending} record(s) queued by a writer that stopped before appending "
             "them; run one guarded run (or any append) with the fusionguard version that queued them, "
             "which integrates the queue, then upgrade again"

@@ -5,7 +5,7 @@ cosignature line over it, with the cosignature's own timestamp. Rows are only ev
 log tables, triggers refuse UPDATE and DELETE, so a cosignature once stored stays evidence.
 
 Revision ID: 0005_witness
-Revises: 0005_bystanders
+Revises: 0005_coreaudit
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_witness"
-down_revision = "0005_bystanders"  # chained after main's 0005 when merging main (written against 0004)
+down_revision = "0005_coreaudit"  # chained after main's 0005s when merging main (written against 0004)
 branch_labels = None
 depends_on = None
 

@@ -31,7 +31,7 @@ from fusionguard.faces import DlibBackend
 from fusionguard.guard import Guard, RunInputs, load_watermark_key
 from fusionguard.media import encode_image, load_image
 from fusionguard.policy import Policy
-from fusionguard.registry import ConsentRegistry, enrol_photos
+from fusionguard.registry import ConsentRegistry, IdentityKeyStore, enrol_photos
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import WorkspaceManager
 from tests import testdata
@@ -109,7 +109,9 @@ def _guard(
     guard = Guard(
         policy=_policy(method),
         log=log,
-        registry=ConsentRegistry(log.engine, clock=clock),
+        registry=ConsentRegistry(
+            log.engine, keys=IdentityKeyStore(home / "identity-keys"), log=log, clock=clock
+        ),
         faces=faces,
         nsfw=nsfw,
         codec=WatermarkCodec(load_watermark_key(home / "keys")),

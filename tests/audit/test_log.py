@@ -252,7 +252,7 @@ def test_truncation_with_rolled_back_head_is_caught_by_witness(
 
 def _appender(db_url: str, keys_dir: str, worker: int, count: int) -> None:
     ring = KeyRing.load(Path(keys_dir))
-    log = AuditLog.open(db_url, ring)
+    log = AuditLog.open(db_url, ring, witness_path=Path(keys_dir).parent / "log-head.note")
     from datetime import UTC, datetime
 
     for i in range(count):

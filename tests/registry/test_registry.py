@@ -9,13 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
+from fusionguard.audit.keys import KeyRing
+from fusionguard.audit.log import AuditLog
 from fusionguard.checks.consent import ConsentCheck
 from fusionguard.errors import BadInput, NotFound
 from fusionguard.faces import DlibBackend
 from fusionguard.media import encode_image, load_image
 from fusionguard.policy import Policy
-from fusionguard.registry import ConsentRegistry, enrol_photos
-from fusionguard.store import db
+from fusionguard.registry import ConsentRegistry, IdentityKeyStore, enrol_photos
 from tests import testdata
 from tests.conftest import FixedClock
 
@@ -28,8 +29,9 @@ def backend(faces: DlibBackend) -> DlibBackend:
 
 
 @pytest.fixture
-def registry(db_url: str, clock: FixedClock) -> ConsentRegistry:
-    return ConsentRegistry(db.open_engine(db_url), clock=clock)
+def registry(db_url: str, clock: FixedClock, ring: KeyRing, home: Path) -> ConsentRegistry:
+    log = AuditLog.open(db_url, ring, clock=clock, witness_path=home / "log-head.note")
+    return ConsentRegistry(log.engine, keys=IdentityKeyStore(home / "identity-keys"), log=log, clock=clock)
 
 
 def png(tmp_path: Path, name: str, rgb: np.ndarray) -> Path:
