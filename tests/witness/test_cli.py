@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
-from fusionguard.config import utc_now
+from fusionguard.config import Settings, utc_now
 from fusionguard.witness.cosignature import parse_vkey
 from tests.audit.records import run_record
 from tests.witness.support import WitnessProcess, free_port
@@ -37,7 +37,10 @@ def test_two_witnesses_verify_and_evidence_from_the_command_line(tmp_path: Path)
     try:
         policy = "".join(w.policy_line(f"w{i + 1}") for i, w in enumerate(witnesses))
         (home / "witness-policy").write_text(policy + "group both all w1 w2\nquorum both\n")
-        log = AuditLog.open(f"sqlite:///{home / 'audit.db'}", KeyRing.load(home / "keys"))
+        settings = Settings.resolve(home)  # as a Guard opens it: the local witness file follows
+        log = AuditLog.open(
+            settings.db_url, KeyRing.load(settings.keys_dir), witness_path=settings.witness_path
+        )
         for i in range(6):
             log.append(run_record(i, utc_now()))
         log.close()
