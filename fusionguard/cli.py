@@ -672,10 +672,13 @@ def check(context: Context, image: str, role: str, policy_name: str, as_json: bo
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def trace(context: Context, path: str, as_json: bool) -> None:
-    """Trace a leaked image (or every image in a directory) back to its audit record."""
+    """Trace a leaked image or video (or every file in a directory) back to its audit record."""
     from fusionguard.guard import load_watermark_key
     from fusionguard.media import load_image
+    from fusionguard.policy import Policy
     from fusionguard.trace import Tracer
+    from fusionguard.video.probe import looks_like_video
+    from fusionguard.video.trace import trace_video
     from fusionguard.watermark import WatermarkCodec
 
     tracer = Tracer(context.log(), WatermarkCodec(load_watermark_key(context.settings.keys_dir)))
@@ -685,7 +688,10 @@ def trace(context: Context, path: str, as_json: bool) -> None:
     with _progress(len(files) * 1000 if target.is_dir() else 0, "tracing") as progress:
         for file in files:
             try:
-                result = tracer.trace(load_image(file).rgb, str(file)).to_json()
+                if looks_like_video(file):  # videos (animated images too) are traced across frames
+                    result = trace_video(tracer, file, Policy.default().video).to_json()
+                else:
+                    result = tracer.trace(load_image(file).rgb, str(file)).to_json()
             except FusionGuardError as error:
                 result = {"source": str(file), "found": False, "matches": [], "note": f"error: {error}"}
             results.append(result)
@@ -714,9 +720,17 @@ def trace(context: Context, path: str, as_json: bool) -> None:
 
 @cli.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
+@click.option(
+    "--video", "video", is_flag=True, help="The video demo: a guarded swap on every frame of a clip."
+)
 @pass_context
-def demo(context: Context, out: str) -> None:
+def demo(context: Context, out: str, video: bool) -> None:
     """Run the end-to-end demo: enrol, swap through the Guard, leak, trace, and a blocked swap."""
+    if video:
+        from fusionguard.demo.video import run_video_demo
+
+        run_video_demo(context.settings, Path(out), echo=click.echo)
+        return
     from fusionguard.demo.run import run_demo
 
     run_demo(context.settings, Path(out), echo=click.echo)

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -68,6 +68,10 @@ from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.registry.registry import ConsentRegistry
 from fusionguard.watermark import WatermarkCodec
 from fusionguard.workspace import Workspace, WorkspaceManager
+
+if TYPE_CHECKING:
+    from fusionguard.stream import StreamSession
+    from fusionguard.video.run import FilePipeline, FramePipeline, VideoResult
 
 ImageInput = str | os.PathLike[str] | bytes | np.ndarray
 ExtraCheck = Callable[["RunInputs"], None]
@@ -369,6 +373,57 @@ class Guard:
             result = self._record_release(marked, model, refs, destination, workspace, extra, timer, regions)
         timer.seconds["total"] = time.perf_counter() - began
         return replace(result, timings=dict(timer.seconds))
+
+    # -- video (fusionguard.video.run holds the logic) --------------------------------------------
+
+    def run_video(
+        self,
+        *,
+        sources: Sequence[ImageInput],
+        target: str | os.PathLike[str],
+        model: ModelInfo,
+        output_path: str | os.PathLike[str],
+        frame_pipeline: FramePipeline | None = None,
+        file_pipeline: FilePipeline | None = None,
+        extra: dict[str, Any] | None = None,
+        color_order: ColorOrder = "RGB",
+    ) -> VideoResult:
+        """Run a video job under the policy: ``frame_pipeline(rgb, index, run) -> rgb`` per frame, or
+        ``file_pipeline(run) -> path`` writing a clip inside ``run.workspace`` (``color_order="BGR"``:
+        frames in and out are BGR). Returns the released clip or raises; see
+        :mod:`fusionguard.video.run`."""
+        from fusionguard.video.run import run_video
+
+        return run_video(
+            self,
+            sources=sources,
+            target=target,
+            model=model,
+            output_path=output_path,
+            frame_pipeline=frame_pipeline,
+            file_pipeline=file_pipeline,
+            extra=extra,
+            color_order=color_order,
+        )
+
+    # -- live streams (fusionguard.stream) -------------------------------------------------------
+
+    def stream(
+        self,
+        *,
+        sources: Sequence[ImageInput],
+        model: ModelInfo,
+        color_order: ColorOrder = "RGB",
+        extra: dict[str, Any] | None = None,
+    ) -> StreamSession:
+        """A guarded live stream: sources checked now, faces/NSFW in the background, every frame marked.
+
+        Raises the violation (after recording it) when a source fails its checks. See
+        :mod:`fusionguard.stream` for what runs when, and what a frame with an unchecked face does.
+        """
+        from fusionguard.stream import StreamSession
+
+        return StreamSession(self, sources=sources, model=model, color_order=color_order, extra=extra)
 
     def _load(self, item: ImageInput, label: str, color_order: str) -> LoadedImage:
         max_pixels = self.policy.media.max_pixels

@@ -53,6 +53,8 @@ __all__ = [
     "NsfwPolicy",
     "Policy",
     "PrivacyPolicy",
+    "StreamPolicy",
+    "VideoPolicy",
     "WatermarkPolicy",
     "shipped_policies",
 ]
@@ -146,6 +148,82 @@ class AuditPolicy:
     record_blocked: bool = True
 
 
+# --- video (fusionguard.video) ----------------------------------------------------------------------
+
+VideoContainer = Literal["mp4", "mov", "mkv", "webm", "gif", "webp", "apng"]
+VideoCodec = Literal["h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "gif", "apng", "webp"]
+OutputVideoCodec = Literal["h264", "hevc", "vp9"]
+NsfwBlockRule = Literal["any", "fraction"]
+_VIDEO_CONTAINERS: tuple[VideoContainer, ...] = ("mp4", "mov", "mkv", "webm", "gif", "webp", "apng")
+_VIDEO_CODECS: tuple[VideoCodec, ...] = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "gif", "apng", "webp")
+_OUTPUT_VIDEO_CODECS: tuple[OutputVideoCodec, ...] = ("h264", "hevc", "vp9")
+_X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
+
+
+@dataclass(frozen=True)
+class VideoPolicy:
+    """Video targets and outputs: what is accepted, how densely it is checked, how it is encoded."""
+
+    sample_fps: float = 1.0
+    scene_cut_threshold: float = 0.15
+    nsfw_block: NsfwBlockRule = "any"
+    nsfw_max_fraction: float = 0.1
+    max_duration_s: float = 600.0
+    max_frames: int = 36_000
+    max_frame_pixels: int = 8_294_400
+    max_total_pixels: int = 40_000_000_000
+    allowed_containers: tuple[VideoContainer, ...] = ("apng", "gif", "mkv", "mov", "mp4", "webm", "webp")
+    allowed_codecs: tuple[VideoCodec, ...] = (
+        "apng",
+        "av1",
+        "gif",
+        "h264",
+        "hevc",
+        "mpeg4",
+        "vp8",
+        "vp9",
+        "webp",
+    )
+    codec: OutputVideoCodec = "h264"
+    crf: int = 18
+    preset: str = "veryfast"
+
+
+# --- live streams (fusionguard.stream) ---
+
+
+StreamOnBlock = Literal["black", "raise"]
+
+
+@dataclass(frozen=True)
+class StreamPolicy:
+    """Live streams (:meth:`fusionguard.guard.Guard.stream`): check rates, record cadence, blocking.
+
+    ``face_fps``: face detections per second on a background thread (a new face track is checked
+    for target consent when it appears). ``nsfw_fps``: released frames scored per second.
+    ``max_check_age``: seconds; a frame is withheld (black) when the newest finished face check is
+    older than this (the checker fell behind or failed). ``interim_seconds``: a signed interim
+    record at least this often, so a crash loses at most that much accountability.
+    ``on_block``: what frames become once a check fails, black frames or an exception.
+    """
+
+    face_fps: float = 4.0
+    nsfw_fps: float = 1.0
+    max_check_age: float = 1.0
+    interim_seconds: int = 10
+    on_block: StreamOnBlock = "black"
+
+
 _SECTIONS: dict[str, type[Any]] = {
     "nsfw": NsfwPolicy,
     "consent": ConsentPolicy,
@@ -155,7 +233,13 @@ _SECTIONS: dict[str, type[Any]] = {
     "media": MediaPolicy,
     "privacy": PrivacyPolicy,
     "audit": AuditPolicy,
+    "video": VideoPolicy,
+    "stream": StreamPolicy,
 }
+#: Sections added after schema version 1 was published: they enter :meth:`Policy.to_dict` (and so the
+#: hash stored in audit records) only when they differ from their defaults, so the hashes of existing
+#: policies do not change.
+_ADDITIVE_SECTIONS = ("video", "stream")
 
 
 @dataclass(frozen=True)
@@ -173,6 +257,8 @@ class Policy:
     media: MediaPolicy = field(default_factory=MediaPolicy)
     privacy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
     audit: AuditPolicy = field(default_factory=AuditPolicy)
+    video: VideoPolicy = field(default_factory=VideoPolicy)
+    stream: StreamPolicy = field(default_factory=StreamPolicy)
     #: Where the policy came from, for messages; not part of its meaning, so not compared or hashed.
     source: str = field(default="<mapping>", compare=False, repr=False)
 
@@ -234,8 +320,10 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved policy as plain JSON-able data (tuples become lists)."""
         result: dict[str, Any] = {"name": self.name, "version": self.version}
-        for section in _SECTIONS:
+        for section, kind in _SECTIONS.items():
             value = getattr(self, section)
+            if section in _ADDITIVE_SECTIONS and value == kind():
+                continue
             result[section] = {
                 f.name: list(item) if isinstance(item := getattr(value, f.name), tuple) else item
                 for f in fields(value)
@@ -570,6 +658,43 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
             f"(expected true, or leave the key out)"
         )
     audit = AuditPolicy(record_blocked=True)
+    video = _parse_video(section("video"))
+
+    st = StreamPolicy()
+    r = section("stream")
+    stream = StreamPolicy(
+        face_fps=r.number(
+            "face_fps",
+            r.get("face_fps", st.face_fps),
+            0.0,
+            60.0,
+            "a rate from 0 to 60 per second",
+            open_low=True,
+        ),
+        nsfw_fps=r.number(
+            "nsfw_fps",
+            r.get("nsfw_fps", st.nsfw_fps),
+            0.0,
+            60.0,
+            "a rate from 0 to 60 per second",
+            open_low=True,
+        ),
+        max_check_age=r.number(
+            "max_check_age",
+            r.get("max_check_age", st.max_check_age),
+            0.0,
+            60.0,
+            "seconds, from 0 to 60",
+            open_low=True,
+        ),
+        interim_seconds=r.integer("interim_seconds", st.interim_seconds, 1, 3600, "seconds"),
+        on_block=cast(StreamOnBlock, r.choice("on_block", st.on_block, ("black", "raise"))),
+    )
+    if stream.max_check_age * stream.face_fps < 1.0:
+        raise PolicyError(
+            f"{source}: stream.max_check_age: found {stream.max_check_age} s with face_fps "
+            f"{stream.face_fps}, so no frame could ever pass (expected at least 1 / face_fps seconds)"
+        )
 
     return {
         "name": name,
@@ -582,4 +707,61 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
         "media": media,
         "privacy": privacy,
         "audit": audit,
+        "video": video,
+        "stream": stream,
     }
+
+
+def _choices(
+    reader: _Reader, key: str, default: tuple[str, ...], allowed: tuple[str, ...]
+) -> tuple[str, ...]:
+    found = set()
+    for where, item in reader.strings(key, default):
+        if item.strip().lower() not in allowed:
+            reader.fail_at(where, item, " or ".join(repr(a) for a in allowed))
+        found.add(item.strip().lower())
+    if not found:
+        reader.fail(key, [], f"at least one of {', '.join(repr(a) for a in allowed)}")
+    return tuple(sorted(found))
+
+
+def _parse_video(r: _Reader) -> VideoPolicy:
+    v = VideoPolicy()
+    sample_fps = r.number(
+        "sample_fps",
+        r.get("sample_fps", v.sample_fps),
+        0.0,
+        60.0,
+        "frames per second above 0, up to 60",
+        open_low=True,
+    )
+    max_duration = r.number(
+        "max_duration_s",
+        r.get("max_duration_s", v.max_duration_s),
+        0.0,
+        86_400.0,
+        "seconds above 0, up to 86400",
+        open_low=True,
+    )
+    codec = r.choice("codec", v.codec, _OUTPUT_VIDEO_CODECS)
+    preset = r.choice("preset", v.preset, _X26X_PRESETS)
+    return VideoPolicy(
+        sample_fps=sample_fps,
+        scene_cut_threshold=r.probability("scene_cut_threshold", v.scene_cut_threshold),
+        nsfw_block=cast(NsfwBlockRule, r.choice("nsfw_block", v.nsfw_block, ("any", "fraction"))),
+        nsfw_max_fraction=r.probability("nsfw_max_fraction", v.nsfw_max_fraction),
+        max_duration_s=max_duration,
+        max_frames=r.integer("max_frames", v.max_frames, 1, 10_000_000, "frames"),
+        max_frame_pixels=r.integer("max_frame_pixels", v.max_frame_pixels, 1, 200_000_000, "pixels"),
+        max_total_pixels=r.integer("max_total_pixels", v.max_total_pixels, 1, 10_000_000_000_000, "pixels"),
+        allowed_containers=cast(
+            tuple[VideoContainer, ...],
+            _choices(r, "allowed_containers", v.allowed_containers, _VIDEO_CONTAINERS),
+        ),
+        allowed_codecs=cast(
+            tuple[VideoCodec, ...], _choices(r, "allowed_codecs", v.allowed_codecs, _VIDEO_CODECS)
+        ),
+        codec=cast(OutputVideoCodec, codec),
+        crf=r.integer("crf", v.crf, 0, 51, "CRF steps (0 is lossless, 51 the worst)"),
+        preset=preset,
+    )

@@ -66,6 +66,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "WorkspaceManager",
+    "temp_files_in",
 ]
 
 logger = logging.getLogger(__name__)
@@ -485,3 +487,37 @@ class WorkspaceManager:
         if owner.boot_id and self._boot_id and owner.boot_id != self._boot_id:
             return True
         return not _process_alive(owner.pid, owner.start_time)
+
+
+# -- temporary files of wrapped tools ---------------------------------------------------------------
+
+_TEMP_VARIABLES = ("TMPDIR", "TEMP", "TMP")
+_redirect_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def temp_files_in(directory: Path) -> Iterator[Path]:
+    """Point ``TMPDIR`` (and ``TEMP``/``TMP``) and :data:`tempfile.tempdir` at ``directory`` for the
+    block, so that a wrapped tool's own temporary files (FaceFusion's extracted frames, ffmpeg's
+    intermediates) land in the run's workspace and are purged with it; restored afterwards.
+
+    The environment is process-wide: blocks are serialised by a lock, so two runs in one process
+    never send their tools' files to each other's workspace (separate processes are unaffected).
+    Child processes the tool starts inherit the variables.
+    """
+    with _redirect_lock:
+        saved_env = {name: os.environ.get(name) for name in _TEMP_VARIABLES}
+        saved_tempdir = tempfile.tempdir
+        target = str(directory)
+        for name in _TEMP_VARIABLES:
+            os.environ[name] = target
+        tempfile.tempdir = target
+        try:
+            yield directory
+        finally:
+            tempfile.tempdir = saved_tempdir
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

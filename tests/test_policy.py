@@ -330,3 +330,24 @@ def test_hand_built_policy_must_be_in_normal_form() -> None:
         "apache-2.0",
         "mit",
     )
+
+
+# --- video ------------------------------------------------------------------------------------------
+
+
+def test_video_section_defaults_and_validation() -> None:
+    video = Policy.default().video
+    assert video.sample_fps == 1.0 and video.codec == "h264" and video.nsfw_block == "any"
+    assert Policy.named("strict").video.sample_fps == 2.0
+    tuned = Policy.from_mapping(minimal(video={"codec": "vp9", "allowed_containers": ["WebM", "mp4"]}))
+    assert tuned.video.codec == "vp9" and tuned.video.allowed_containers == ("mp4", "webm")
+    with pytest.raises(PolicyError, match=r"video\.sample_fps: found 0 \(a number\)"):
+        Policy.from_mapping(minimal(video={"sample_fps": 0}))
+    with pytest.raises(PolicyError, match=r"video\.codec: found 'mpeg2'"):
+        Policy.from_mapping(minimal(video={"codec": "mpeg2"}))
+    with pytest.raises(PolicyError, match=r"video\.allowed_containers\[0\]: found 'avi'"):
+        Policy.from_mapping(minimal(video={"allowed_containers": ["avi"]}))
+    with pytest.raises(PolicyError, match=r"video\.crf: found 60"):
+        Policy.from_mapping(minimal(video={"crf": 60}))
+    with pytest.raises(PolicyError, match=r"video\.preset"):
+        Policy.from_mapping(minimal(video={"preset": "warp"}))

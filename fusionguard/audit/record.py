@@ -158,9 +158,15 @@ class AuditRecord:
                 self.model is not None and self.policy is not None,
                 "a run record names its model and policy",
             )
+            # A record that continues another run (a live stream's interim and close records refer to
+            # the session's start record, which holds the watermark ID) may leave the output to it.
             _require(
-                self.decision != "allowed" or self.output is not None,
-                "an allowed run record describes its output",
+                self.decision != "allowed" or self.output is not None or self.refers_to is not None,
+                "an allowed run record describes its output (or refers to the record that does)",
+            )
+            _require(
+                self.refers_to is None or bool(_RECORD_ID.match(self.refers_to)),
+                "refers_to must be a record ID",
             )
             _require(
                 self.decision != "blocked" or bool(self.reasons),

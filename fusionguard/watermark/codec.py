@@ -46,6 +46,7 @@ Sizes
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -246,10 +247,23 @@ class WatermarkCodec:
         if factor > 1:
             small = (luma.shape[1] // factor, luma.shape[0] // factor)
             luma = np.asarray(cv2.resize(luma, small, interpolation=cv2.INTER_AREA), np.float32)
-        white = whiten(luma)
+        return self._search(whiten(luma), factor)
+
+    def _search(
+        self, white: FloatArray, factor: float = 1.0, power: FloatArray | None = None
+    ) -> list[_Candidate]:
+        """Geometry search and decoding on a whitened luma (see :func:`.geometry.whiten`).
+
+        ``factor`` maps its pixels back to the caller's (geometry is reported in those units).
+        Also used by :mod:`.frames` on the sum of many whitened frames, with ``power`` the sum of
+        their power spectra for the lattice search.
+        """
         half: FloatArray | None = None
         found: list[tuple[float, npt.NDArray[np.complex128], float, float, npt.NDArray[np.float64]]] = []
-        for basis in lattice_candidates(white):
+        lattices = lattice_candidates(white)
+        if power is not None:  # then also the lattices seen in the summed spectra
+            lattices = itertools.chain(lattices, lattice_candidates(white, power=power))
+        for basis in lattices:
             if np.sqrt(abs(np.linalg.det(basis))) >= COARSE_FOLD_PERIOD:
                 # Large tiles: fold the half-size image (4 times fewer pixels). The watermark band
                 # (<= 16 cycles per tile) is well inside its Nyquist limit and the image noise

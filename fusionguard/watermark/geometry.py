@@ -59,9 +59,14 @@ def whiten(luma: FloatArray) -> FloatArray:
     return np.asarray(out, dtype=np.float32)
 
 
-def _autocorrelation(white: FloatArray) -> FloatArray:
+def power_spectrum(white: FloatArray) -> FloatArray:
+    """|rfft2|^2 of a whitened image (what the autocorrelation is computed from)."""
     spectrum = scipy.fft.rfft2(white, workers=-1)
-    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+    return np.asarray(spectrum.real**2 + spectrum.imag**2, dtype=np.float32)
+
+
+def _autocorrelation(white: FloatArray, power: FloatArray | None = None) -> FloatArray:
+    power = power_spectrum(white) if power is None else power.copy()
     # Divide by the local spectral level: the lattice shows as isolated lines, whereas image content
     # (edges, stripes, JPEG-free texture) is smooth in frequency; this turns anisotropic image
     # structure, which would otherwise leave ridges in the autocorrelation, into flat noise.
@@ -198,17 +203,20 @@ def _refine(surface: _Surface, basis: Basis, max_lag: float) -> tuple[Basis, flo
     return basis, score
 
 
-def lattice_candidates(white: FloatArray, max_candidates: int = 4) -> Iterator[Basis]:
+def lattice_candidates(
+    white: FloatArray, max_candidates: int = 4, power: FloatArray | None = None
+) -> Iterator[Basis]:
     """Most plausible tile lattices of the whitened image, best first, then their scale family.
 
     A generator: each lattice is refined when it is asked for, so a caller that has found the
-    watermark can stop early.
+    watermark can stop early. ``power``: the power spectrum to take the autocorrelation from
+    (default: that of ``white``); :mod:`.frames` passes the sum of many frames' spectra.
     """
     h, w = white.shape
     max_period = min(0.5 * min(h, w), MAX_PERIOD)
     if max_period < MIN_PERIOD:
         return
-    ac = _autocorrelation(white)
+    ac = _autocorrelation(white, power)
     cy, cx = h // 2, w // 2
     r = min(int(max_period) + 2, min(cy, cx) - 1)
     window = ac[cy - r + 1 : cy + r, cx - r + 1 : cx + r]
