@@ -40,7 +40,7 @@ test: $(TEST_STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	for b in audit checks fingerprint watermark trace guard console; do $(PY) bench/$$b/run.py || exit 1; done
+	for b in audit checks fingerprint watermark trace guard console witness; do $(PY) bench/$$b/run.py || exit 1; done
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -282,6 +282,11 @@ def audit_verify(
     notes = [_read_text(p, "a checkpoint note") for p in checkpoints]
     pinned_path = Path(trusted_keys) if trusted_keys else context.settings.trusted_keys
     pinned = KeyRing.load_public(pinned_path) if pinned_path is not None else None
+    # -- witnessing (fusionguard.witness): cosigned checkpoints must match the records too --
+    from fusionguard.witness.cli import verify_block
+
+    witnessed = verify_block(context.settings.home, log)
+    notes += witnessed.notes if witnessed else []
     with _progress(log.count(), "verifying") as progress:
         report = verify_log(
             log,
@@ -291,6 +296,8 @@ def audit_verify(
             trusted_keys=pinned,
             require_witness=not allow_missing_witness,
         )
+    if witnessed:
+        report.problems += witnessed.problems
     if as_json:
         _emit(
             {
@@ -299,10 +306,14 @@ def audit_verify(
                 "tree_size": report.tree_size,
                 "root_hash": report.root_hash.hex(),
                 "problems": [p.to_dict() for p in report.problems],
+                **({"witnessing": witnessed.to_json(utc_now())} if witnessed else {}),
             }
         )
     elif report.ok:
         click.echo(f"ok: {report.records} records, root {report.root_hash.hex()}")
+    if witnessed and not as_json:
+        for line in witnessed.lines(utc_now()):
+            click.echo(line)
     if not report.ok:
         if not as_json:
             for problem in report.problems:
@@ -798,6 +809,17 @@ from fusionguard.server.commands import serve as _serve_command  # noqa: E402
 
 cli.add_command(_serve_command)
 cli.add_command(_admin_group)
+
+# -- witnessing (fusionguard.witness) ------------------------------------------------------------
+from fusionguard.witness.cli import (  # noqa: E402 (registered beside the other commands)
+    audit_evidence,
+    verify_evidence_command,
+    witness,
+)
+
+cli.add_command(witness)
+audit.add_command(audit_evidence)
+cli.add_command(verify_evidence_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -342,6 +342,12 @@ class Guard:
         ring = KeyRing.load(settings.keys_dir)
         log = AuditLog.open(settings.db_url, ring, clock=clock, witness_path=settings.witness_path)
         owned: list[Callable[[], None]] = [log.close]
+        # -- witnessing (fusionguard.witness): a background client when <home>/witness-policy exists --
+        from fusionguard.witness.config import start_witnessing
+
+        witnessing = start_witnessing(settings.home, log)
+        if witnessing is not None:
+            owned.append(witnessing.stop)  # closed in reverse order: the client stops before the log
         if faces is None:
             from fusionguard.faces import DlibBackend
 

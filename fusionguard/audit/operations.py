@@ -62,7 +62,7 @@ def check_takedown(log: AuditLog, key: str, reason: str) -> StoredRecord:
     output a ``release`` record says never left, not one already taken down."""
     reason = reason.strip()
     if not reason:
-        raise BadInput("a takedown needs a reason; say why the output is taken down")
+        raise BadInput("the reason is empty; say why the output is taken down")
     if len(reason) > MAX_REASON:
         raise BadInput(f"the reason is {len(reason)} characters, more than the limit of {MAX_REASON}")
     target = log.get(key)

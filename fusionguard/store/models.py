@@ -196,3 +196,20 @@ class ConsoleLoginFailure(Base):
     username: Mapped[str] = mapped_column(String(64), index=True)
     remote: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+# -- witnessed checkpoints (fusionguard.witness; migration 0005_witness) ------------------------------
+
+
+class WitnessCosignature(Base):
+    """A witness's cosignature over one checkpoint of the log (C2SP tlog-cosignature), append-only."""
+
+    __tablename__ = "witness_cosignatures"
+
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    cosignature: Mapped[str] = mapped_column(Text)
+    cosigned_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
