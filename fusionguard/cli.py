@@ -179,7 +179,17 @@ def _summary(stored: StoredRecord) -> dict[str, Any]:
 @click.option(
     "--decision",
     type=click.Choice(
-        ["allowed", "blocked", "takedown", "not_released", "enrolled", "granted", "revoked", "erased", "admin"]
+        [
+            "allowed",
+            "blocked",
+            "takedown",
+            "not_released",
+            "enrolled",
+            "granted",
+            "revoked",
+            "erased",
+            "admin",
+        ]
     ),
 )
 @click.option("--model", help="Only records of this model name.")

@@ -86,7 +86,7 @@ def test_paths_adapter_with_an_empty_target_list() -> None:
     def process_image(source_paths: list[str], target_path: str, output_path: str) -> None:
         raise AssertionError("never called")
 
-    with pytest.raises(BadInput, match="argument .target_path. must be a path, got list"):
+    with pytest.raises(BadInput, match=r"argument 'target_path' must be a path, got list"):
         process_image(["a.png"], [], "out.png")
 
 
