@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.fusionguard-test-installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[demo,test,postgres,server]'
+	$(PY) -m pip install -q -e '.[demo,test,postgres,server,c2pa]'
 	touch $(STAMP)
 
 # What the whole suite needs beyond the package's extras: the diffusers adapter's tests run a tiny

@@ -527,6 +527,25 @@ def keys_recovery_keygen(context: Context, out: str) -> None:
     click.echo(f"recovery key {key_id}: private key written to {out} (keep it offline); public key installed")
 
 
+# -- C2PA Content Credentials (fusionguard.provenance.c2pa) --
+
+
+@keys.command("c2pa-dev-cert")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder (default: <home>/c2pa).")
+@pass_context
+def keys_c2pa_dev_cert(context: Context, out: str | None) -> None:
+    """Create a local, NOT TRUSTED test CA + ES256 signer for C2PA (policy provenance.c2pa).
+
+    For trying C2PA out only: no validator trusts it. Production needs a chain from a CA on the
+    C2PA trust list; install it as <home>/c2pa/chain.pem and key.pem.
+    """
+    from fusionguard.provenance.c2pa import make_dev_cert
+
+    folder = Path(out) if out else context.settings.home / "c2pa"
+    chain, key = make_dev_cert(folder)
+    click.echo(f"NOT TRUSTED test C2PA certificate (for trying C2PA out only): {chain}, key {key}")
+
+
 @cli.command("recover")
 @click.argument("record", required=False)
 @click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False))

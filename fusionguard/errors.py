@@ -229,3 +229,7 @@ class AuthError(FusionGuardError):
 
 class RateLimited(AuthError):
     """Too many failed logins for this account or client in the window; wait and try again."""
+
+
+class ProvenanceError(FusionGuardError):
+    """C2PA Content Credentials could not be written or read (missing package, bad certificate)."""

@@ -88,6 +88,7 @@ from fusionguard.fingerprint import pdq_hash
 from fusionguard.home import require_initialised
 from fusionguard.media import ColorOrder, LoadedImage, encode_image, from_array, load_image, sha256_hex
 from fusionguard.policy import NsfwPolicy, Policy
+from fusionguard.provenance.c2pa import C2paSigner, RunFacts, require_c2pa, sidecar_path
 from fusionguard.registry.identity_keys import IdentityKeyStore
 from fusionguard.registry.registry import ConsentRegistry
 from fusionguard.release import (
@@ -189,6 +190,9 @@ class _Attempt:
     entry: JournalEntry | None = None
     recorded: AuditRecord | None = None
     released: bool = False
+    #: C2PA sidecar (policy provenance.c2pa: sidecar): staged and final paths, cleaned like the output.
+    sidecar: tuple[Path, Path] | None = None
+    sidecar_moved: bool = False
 
 
 class Hooks:
@@ -258,6 +262,7 @@ class Guard:
         hooks: Hooks | None = None,
         journal: ReleaseJournal | None = None,
         recovery_public_key: bytes | None = None,
+        c2pa_signer: C2paSigner | None = None,
     ) -> None:
         self.policy = policy
         self.log = log
@@ -277,6 +282,17 @@ class Guard:
         self.journal = journal or ReleaseJournal(workspaces.root.parent / JOURNAL_DIR, clock=clock)
         self._owned: list[Callable[[], None]] = []  # closed by close(): what from_policy made
         _refuse_unsupported(policy)
+        # -- C2PA Content Credentials (fusionguard.provenance.c2pa; policy provenance.c2pa) --
+        self.c2pa: C2paSigner | None = None
+        self._log_origin = ""
+        if policy.provenance.c2pa != "off":
+            require_c2pa()  # a one-line "install fusionguard[c2pa]"
+            if c2pa_signer is None:
+                raise ConfigError(
+                    f"policy {policy.name!r} asks for C2PA ({policy.provenance.c2pa}) but no signer was "
+                    "given (Guard.from_policy reads <home>/c2pa/chain.pem and key.pem)"
+                )
+            self.c2pa, self._log_origin = c2pa_signer, log.state()[0]
         # NSFW scoring and output marking run beside face detection (both release the GIL).
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fusionguard-bg")
         self.consent = ConsentCheck(faces, registry)
@@ -359,7 +375,11 @@ class Guard:
             from fusionguard.checks.nsfw import OpenNsfwOnnx
 
             nsfw = OpenNsfwOnnx()
+        c2pa_mode = resolved.provenance.c2pa
         guard = cls(
+            c2pa_signer=(
+                C2paSigner.from_dir(settings.home / "c2pa", mode=c2pa_mode) if c2pa_mode != "off" else None
+            ),
             policy=resolved,
             log=log,
             registry=ConsentRegistry(
@@ -520,6 +540,8 @@ class Guard:
         settled = True
         if attempt.entry is not None:
             remove_file(attempt.entry.staged)
+        if attempt.sidecar is not None:  # neither the staged nor a moved sidecar outlives the run
+            remove_file(attempt.sidecar[1] if attempt.sidecar_moved else attempt.sidecar[0])
         if attempt.recorded is None and attempt.step == "record":
             # An append that failed ambiguously (connection lost after COMMIT) may have landed.
             with contextlib.suppress(Exception):
@@ -834,6 +856,14 @@ class Guard:
     ) -> GuardResult:
         attempt = attempt or _Attempt(model, extra, destination, refs)
         output_ref, encoded = marked.ref, marked.encoded
+        sidecar: bytes | None = None
+        if self.c2pa is not None:  # signed over the final (watermarked, encoded) bytes; then hashed
+            attempt.step = "c2pa"
+            with timer("c2pa"):
+                encoded, sidecar = self.c2pa.sign(
+                    encoded, None, self._run_facts(attempt.record_id, marked.ref, model, refs)
+                )
+            output_ref = replace(output_ref, sha256=sha256_hex(encoded))
         anonymised = None
         if self.bystanders is not None and regions is not None:
             with timer("anonymise"):
@@ -851,6 +881,9 @@ class Guard:
             )
             with timer("release"):
                 _write_fsynced(staged, encoded)
+                if sidecar is not None:
+                    attempt.sidecar = (staged.with_name(staged.name + ".c2pa"), sidecar_path(destination))
+                    _write_fsynced(attempt.sidecar[0], sidecar)
         attempt.step = "record"
         record = self._run_record(
             "allowed", model, refs, extra, output=output_ref, record_id=attempt.record_id
@@ -876,6 +909,9 @@ class Guard:
         if destination is not None and staged is not None:
             attempt.step = "release"
             with timer("release"):
+                if attempt.sidecar is not None:  # the manifest first: an output never lacks it
+                    os.replace(*attempt.sidecar)
+                    attempt.sidecar_moved = True
                 os.replace(staged, destination)
                 fsync_directory(destination.parent)
         attempt.released = True
@@ -894,6 +930,25 @@ class Guard:
             output_path=destination,
             output_sha256=output_ref.sha256,
             receipt=receipt,
+        )
+
+    def _run_facts(
+        self,
+        record_id: str,
+        output: OutputRef,
+        model: ModelInfo,
+        refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
+    ) -> RunFacts:
+        """What the C2PA manifest says about this run (nothing personal)."""
+        return RunFacts(
+            record_id=record_id,
+            log_origin=self._log_origin,
+            watermark_id=output.watermark_id,
+            model_name=model.name,
+            model_version=model.version,
+            model_license=model.license,
+            with_target=bool(refs[0] or refs[1]),
+            software_version=_fusionguard_version(),
         )
 
     def _run_record(
@@ -1033,6 +1088,12 @@ class _NoWorkspace:
 
 
 _NO_WORKSPACE: Any = _NoWorkspace()
+
+
+def _fusionguard_version() -> str:
+    from fusionguard import __version__
+
+    return __version__
 
 
 def _refuse_unsupported(policy: Policy) -> None:

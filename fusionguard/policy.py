@@ -225,6 +225,21 @@ class StreamPolicy:
     on_block: StreamOnBlock = "black"
 
 
+# --- provenance written into outputs (fusionguard.provenance) ---
+
+
+C2paMode = Literal["off", "embed", "sidecar"]
+
+
+@dataclass(frozen=True)
+class ProvenancePolicy:
+    """C2PA Content Credentials on released outputs: ``off`` (no metadata), ``embed`` (a signed
+    manifest inside the image) or ``sidecar`` (``<output>.c2pa`` beside it). The signing chain and
+    key are the operator's, in ``<home>/c2pa/`` (not in the policy, which is hashed into records)."""
+
+    c2pa: C2paMode = "off"
+
+
 _SECTIONS: dict[str, type[Any]] = {
     "nsfw": NsfwPolicy,
     "consent": ConsentPolicy,
@@ -236,11 +251,12 @@ _SECTIONS: dict[str, type[Any]] = {
     "audit": AuditPolicy,
     "video": VideoPolicy,
     "stream": StreamPolicy,
+    "provenance": ProvenancePolicy,
 }
 #: Sections added after schema version 1 was published: they enter :meth:`Policy.to_dict` (and so the
 #: hash stored in audit records) only when they differ from their defaults, so the hashes of existing
 #: policies do not change.
-_ADDITIVE_SECTIONS = ("video", "stream")
+_ADDITIVE_SECTIONS = ("video", "stream", "provenance")
 
 
 @dataclass(frozen=True)
@@ -260,6 +276,7 @@ class Policy:
     audit: AuditPolicy = field(default_factory=AuditPolicy)
     video: VideoPolicy = field(default_factory=VideoPolicy)
     stream: StreamPolicy = field(default_factory=StreamPolicy)
+    provenance: ProvenancePolicy = field(default_factory=ProvenancePolicy)
     #: Where the policy came from, for messages; not part of its meaning, so not compared or hashed.
     source: str = field(default="<mapping>", compare=False, repr=False)
 
@@ -732,6 +749,9 @@ def _parse(data: Any, source: str) -> dict[str, Any]:
         "audit": audit,
         "video": video,
         "stream": stream,
+        "provenance": ProvenancePolicy(
+            c2pa=cast(C2paMode, section("provenance").choice("c2pa", "off", ("off", "embed", "sidecar")))
+        ),
     }
 
 

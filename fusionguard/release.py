@@ -308,6 +308,9 @@ def recover(journal: ReleaseJournal, log: AuditLog, *, actor: str, clock: Clock 
 
 def _settle(entry: JournalEntry, log: AuditLog, actor: str, clock: Clock, report: RecoveryReport) -> None:
     destination, staged = entry.destination, entry.staged
+    # A C2PA sidecar (policy provenance.c2pa: sidecar) is staged beside the staged output and moved
+    # just before it: it is finished with the output, and discarded with it otherwise.
+    staged_sidecar = staged.with_name(staged.name + ".c2pa")
     try:
         stored = log.get(entry.record_id)
     except NotFound:
@@ -316,6 +319,7 @@ def _settle(entry: JournalEntry, log: AuditLog, actor: str, clock: Clock, report
     if output is None:
         # Never recorded as allowed: nothing the Guard wrote may stay, nor what the wrapped code put at
         # the destination while the run was in flight.
+        remove_file(staged_sidecar)
         if remove_file(staged):
             report.discarded.append(str(destination))
         if destination_changed(destination, entry.before) and remove_file(destination):
@@ -323,8 +327,11 @@ def _settle(entry: JournalEntry, log: AuditLog, actor: str, clock: Clock, report
         return
     if _sha256_of(destination) == output.sha256:
         remove_file(staged)
+        remove_file(staged_sidecar)
         return
     if _sha256_of(staged) == output.sha256:
+        if staged_sidecar.exists():
+            os.replace(staged_sidecar, destination.with_name(destination.name + ".c2pa"))
         os.replace(staged, destination)
         fsync_directory(destination.parent)
         report.finished.append(str(destination))
@@ -339,6 +346,7 @@ def _settle(entry: JournalEntry, log: AuditLog, actor: str, clock: Clock, report
             )
         )
     remove_file(staged)
+    remove_file(staged_sidecar)
     if destination_changed(destination, entry.before):
         remove_file(destination)
         report.removed.append(str(destination))

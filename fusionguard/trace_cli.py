@@ -16,6 +16,7 @@ from fusionguard.audit.log import AuditLog, StoredRecord
 from fusionguard.config import Settings
 from fusionguard.errors import FusionGuardError, PolicyViolation, Reason, TamperDetected
 from fusionguard.media import load_image, sha256_hex
+from fusionguard.provenance.trace_c2pa import trace_bytes
 from fusionguard.trace import EXIT_CODES, MEANINGS, TraceMatch, Tracer, TraceResult
 from fusionguard.trace_index import TraceIndex
 
@@ -72,6 +73,7 @@ def run_trace(settings: Settings, log: AuditLog, path: Path, as_json: bool) -> i
     """Trace a file or every file of a directory; returns the exit code (0, 3 or 4)."""
     tracer = tracer_for(settings, log)
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    files = [f for f in files if f.suffix != ".c2pa"]  # C2PA sidecars are read with their image
     results: list[dict[str, Any]] = []
     codes: list[int] = []
     for file in files:
@@ -81,7 +83,11 @@ def run_trace(settings: Settings, log: AuditLog, path: Path, as_json: bool) -> i
             if looks_like_video(file):  # videos (animated images too) are traced across frames
                 traced = _trace_video(tracer, file)
             else:
-                traced = tracer.trace(load_image(file).rgb, str(file))
+                # A C2PA manifest (embedded, or a <file>.c2pa sidecar) is a fast path, checked
+                # against the log; without one, the watermark and fingerprint decide as before.
+                side = file.with_name(file.name + ".c2pa")
+                sidecar = side.read_bytes() if side.is_file() else None
+                traced = trace_bytes(tracer, file.read_bytes(), str(file), sidecar)
         except TamperDetected:
             raise
         except FusionGuardError as error:

@@ -1,0 +1,1 @@
+"""Provenance written into released outputs (C2PA Content Credentials, :mod:`.c2pa`)."""
