@@ -389,3 +389,72 @@ def test_dev_cert_cli_is_labelled_not_trusted(tmp_path: Path, capsys: pytest.Cap
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error:") and "already exists" in line
     assert C2paSigner.from_dir(out).mode == "embed"  # what the CLI wrote signs
+
+
+def test_from_policy_and_trace_cli_with_a_sidecar(
+    tmp_path: Path,
+    faces: DlibBackend,
+    nsfw: OpenNsfwOnnx,
+    photos: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The operator's path: init, dev cert in <home>/c2pa, a policy file, then ``fusionguard trace``."""
+    from fusionguard.cli import main
+
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "init"]) == 0
+    assert main(["--home", str(home), "keys", "c2pa-dev-cert"]) == 0
+    assert (home / "c2pa" / "chain.pem").is_file()
+    policy_file = tmp_path / "c2pa.yaml"
+    policy_file.write_text(json.dumps({**policy("sidecar").to_dict(), "name": "c2pa-sidecar"}))
+    output = released(tmp_path) / "out.png"
+    with Guard.from_policy(policy_file, home=home, faces=faces, nsfw=nsfw) as guard:
+        enrol_photos(guard.registry, faces, "Eileen Collins", [photos["astronaut"]], roles=["target"])
+        enrol_photos(guard.registry, faces, "Grace Hopper", [photos["hopper"]], roles=["source"])
+        result = swap_run(guard, photos, output)
+    assert sidecar_path(output).is_file()
+    capsys.readouterr()
+    assert main(["--home", str(home), "trace", str(output.parent), "--json"]) == 0
+    [traced] = json.loads(capsys.readouterr().out)["results"]  # the sidecar is read with its image
+    assert traced["verdict"] == "verified" and traced["matches"][0]["method"] == "c2pa"
+    assert traced["matches"][0]["record_id"] == result.record_id
+
+
+def test_recovery_after_a_kill_settles_the_sidecar_with_its_output(
+    sidecar: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    """A kill after the append finishes both renames; a kill before it discards both staged files."""
+    import hashlib
+    import os
+
+    from fusionguard.release import recover, staged_path
+
+    output = released(tmp_path) / "out.png"
+    kept = swap_run(sidecar, photos, output)
+    data, manifest = output.read_bytes(), sidecar_path(output).read_bytes()
+    output.unlink()
+    sidecar_path(output).unlink()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+
+    def entry(destination: Path, record_id: str) -> None:
+        run_id = hashlib.sha256(destination.name.encode()).hexdigest()[:32]
+        scratch = tmp_path / f"scratch-{destination.name}"
+        scratch.mkdir()
+        made = sidecar.journal.begin(
+            run_id=run_id, record_id=record_id, destination=destination, scratch=scratch
+        )
+        made.path.write_text(
+            made.to_json().decode().replace(f'"pid": {os.getpid()}', f'"pid": {int(dead.stdout)}')
+        )
+        staged = staged_path(destination, run_id)
+        staged.write_bytes(data)
+        staged.with_name(staged.name + ".c2pa").write_bytes(manifest)
+
+    entry(output, kept.record_id)  # recorded, killed before the renames
+    unrecorded = output.with_name("unrecorded.png")
+    entry(unrecorded, "0" * 32)  # killed before the append
+    report = recover(sidecar.journal, sidecar.log, actor="test")
+    assert report.finished == [str(output)] and report.discarded == [str(unrecorded)]
+    assert sorted(p.name for p in output.parent.iterdir()) == ["out.png", "out.png.c2pa"]
+    claim = read_manifest(output.read_bytes(), sidecar=sidecar_path(output).read_bytes())
+    assert claim is not None and claim.record_id == kept.record_id and claim.validation_state == "Valid"
