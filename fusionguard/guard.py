@@ -861,7 +861,7 @@ class Guard:
             attempt.step = "c2pa"
             with timer("c2pa"):
                 encoded, sidecar = self.c2pa.sign(
-                    encoded, None, self._run_facts(attempt.record_id, marked.ref, model, refs)
+                    encoded, None, self._run_facts(attempt.record_id, marked.ref.watermark_id, model, refs)
                 )
             output_ref = replace(output_ref, sha256=sha256_hex(encoded))
         anonymised = None
@@ -935,7 +935,7 @@ class Guard:
     def _run_facts(
         self,
         record_id: str,
-        output: OutputRef,
+        watermark_id: str,
         model: ModelInfo,
         refs: tuple[tuple[InputRef, ...], tuple[InputRef, ...]],
     ) -> RunFacts:
@@ -943,7 +943,7 @@ class Guard:
         return RunFacts(
             record_id=record_id,
             log_origin=self._log_origin,
-            watermark_id=output.watermark_id,
+            watermark_id=watermark_id,
             model_name=model.name,
             model_version=model.version,
             model_license=model.license,

@@ -12,6 +12,8 @@ version, the model's name, version and license, the watermark ID (soft binding) 
 The signing chain and key are the operator's: ``<home>/c2pa/chain.pem`` (leaf first, then
 intermediates) and ``<home>/c2pa/key.pem`` (PKCS#8 EC P-256, ES256). ``fusionguard keys
 c2pa-dev-cert`` writes a NOT TRUSTED test CA + leaf there for trying it out.
+
+Videos: ``embed`` only, in MP4/M4V/MOV (:meth:`C2paSigner.sign_video`); others are refused up front.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ IPTC: Final = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 COMPOSITE: Final = IPTC + "compositeWithTrainedAlgorithmicMedia"
 GENERATED: Final = IPTC + "trainedAlgorithmicMedia"
 MIME: Final[dict[str, str]] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+#: Video containers a manifest is embedded in (ISO BMFF); others are refused before a video run.
+VIDEO_MIME: Final[dict[str, str]] = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime"}
 CHAIN_FILE: Final = "chain.pem"
 KEY_FILE: Final = "key.pem"
 DEV_LABEL: Final = "fusionguard DEV TEST - NOT TRUSTED"
@@ -137,6 +141,25 @@ class C2paSigner:
         except Exception as error:
             raise ConfigError(f"C2PA signing certificate or key refused: {error}") from None
 
+    def sign_video(self, path: Path, facts: RunFacts) -> None:
+        """Embed a manifest in an MP4/MOV file in place (see :func:`video_refusal`)."""
+        c2pa, mime = self._c2pa, VIDEO_MIME[path.suffix.lower()]
+        signed = path.with_name(path.name + ".c2pa-signing")
+        try:
+            settings = c2pa.Settings.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+            definition = json.dumps(manifest_definition(facts, mime))
+            with (
+                c2pa.Builder(definition, c2pa.Context(settings)) as builder,
+                self._signer() as signer,
+                open(path, "rb") as source,
+                open(signed, "w+b") as dest,
+            ):
+                builder.sign(signer, mime, source, dest)
+            signed.replace(path)
+        except Exception as error:
+            signed.unlink(missing_ok=True)
+            raise ProvenanceError(f"C2PA signing of the video failed: {error}; nothing released") from error
+
     def sign(self, encoded: bytes, fmt: str | None, facts: RunFacts) -> tuple[bytes, bytes | None]:
         """(released bytes, sidecar manifest or None); embed: the manifest is inside the bytes."""
         c2pa = self._c2pa
@@ -156,6 +179,18 @@ class C2paSigner:
         if self.mode == "sidecar":
             return encoded, bytes(manifest)
         return dest.getvalue(), None
+
+
+def video_refusal(mode: str, destination: Path) -> str | None:
+    """Why a video run under ``provenance.c2pa: mode`` cannot carry credentials, or None."""
+    if mode == "off":
+        return None
+    if mode == "sidecar":
+        return "provenance.c2pa: sidecar is not supported for videos yet (use embed with .mp4/.m4v/.mov)"
+    if destination.suffix.lower() not in VIDEO_MIME:
+        found = destination.suffix or "no extension"
+        return f"provenance.c2pa: embed needs an .mp4, .m4v or .mov video output, not {found}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import hashlib
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -41,10 +42,11 @@ import numpy as np
 from fusionguard.audit.log import Receipt
 from fusionguard.audit.record import InputRef, ModelInfo, OutputRef, format_watermark_id
 from fusionguard.checks.consent import ConsentFindings
-from fusionguard.errors import BadInput, FusionGuardError, Reason, WatermarkError
+from fusionguard.errors import BadInput, ConfigError, FusionGuardError, Reason, WatermarkError
 from fusionguard.fingerprint import MIN_QUALITY, pdq_hash
 from fusionguard.media import ColorOrder, LoadedImage
 from fusionguard.policy import VideoPolicy
+from fusionguard.provenance.c2pa import video_refusal
 from fusionguard.video.checks import (
     ClipScan,
     ClipScanner,
@@ -122,6 +124,10 @@ def run_video(
         destination = Path(output_path)
         _check_destination(destination)
         output_container(destination, rules)
+        # C2PA (policy provenance.c2pa): refused now, before anything runs, where it cannot be honoured.
+        refusal = video_refusal(guard.policy.provenance.c2pa, destination)
+        if refusal is not None:
+            raise ConfigError(f"policy {guard.policy.name!r}: {refusal}")
         loaded = [guard._load(item, f"source[{i}]", "RGB") for i, item in enumerate(sources)]
         target_info = probe_video(target, rules, label="target")
         target_sha256 = _sha256_file(target_info.path)
@@ -199,6 +205,11 @@ def run_video(
                 guard._block(model, input_refs, reasons, extra)
         with timer("watermark"):
             _verify_mark(guard, output_file, watermark_id)
+        record_id = uuid.uuid4().hex  # named in the C2PA manifest, which is signed before the hash
+        if guard.c2pa is not None:
+            with timer("c2pa"):
+                facts = guard._run_facts(record_id, format_watermark_id(watermark_id), model, input_refs)
+                guard.c2pa.sign_video(output_file, facts)
         with timer("fingerprint"):
             output_info = probe_video(output_file, rules, label="output")
             sha256 = _sha256_file(output_file)
@@ -216,7 +227,9 @@ def run_video(
             "samples": {"target": target_scan.to_json(), "output": output_scan.to_json()},
             "vpdq": fingerprints,
         }
-        record = guard._run_record("allowed", model, input_refs, extra, output=output_ref)
+        record = guard._run_record(
+            "allowed", model, input_refs, extra, output=output_ref, record_id=record_id
+        )
         record = replace(record, extra={**record.extra, "video": video})
         receipt = _release(guard, record, output_file, destination, workspace, timer)
     guard._notify(record)

@@ -458,3 +458,60 @@ def test_recovery_after_a_kill_settles_the_sidecar_with_its_output(
     assert sorted(p.name for p in output.parent.iterdir()) == ["out.png", "out.png.c2pa"]
     claim = read_manifest(output.read_bytes(), sidecar=sidecar_path(output).read_bytes())
     assert claim is not None and claim.record_id == kept.record_id and claim.validation_state == "Valid"
+
+
+def test_video_embeds_a_manifest_in_mp4_and_refuses_what_it_cannot(
+    embed: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    from fusionguard.video.decode import decode_frames
+    from fusionguard.video.marking import detect_clip
+    from fusionguard.video.probe import probe_video
+    from tests.video.clips import portrait_frames, write_clip
+
+    clip = write_clip(tmp_path / "clean.mp4", portrait_frames(25))
+    source = load_image(photos["hopper"]).rgb
+    output = released(tmp_path) / "swapped.mp4"
+    result = embed.run_video(
+        sources=[photos["hopper"]],
+        target=clip,
+        model=MODEL,
+        frame_pipeline=lambda rgb, index, run: swap.swap_face(source, rgb),
+        output_path=output,
+    )
+    data = output.read_bytes()
+    record = embed.log.get(result.record_id).record
+    assert record.output is not None and record.output.sha256 == sha256_hex(data)
+    claim = read_manifest(data)
+    assert claim is not None and claim.validation_state == "Valid"
+    assert claim.record_id == result.record_id and claim.watermark_id == record.output.watermark_id
+    assert "c2pa.hash.bmff.v3" in claim.assertions  # the hard binding of an MP4
+    assert not [word for word in personal(embed) if word in json.dumps(claim.manifest)]
+    frames = [f.rgb for f in decode_frames(probe_video(output, embed.policy.video), embed.policy.video)]
+    found = detect_clip(embed.codec, frames)
+    assert found is not None and found.payload == result.watermark_id
+    # A container C2PA cannot carry here: refused before anything runs.
+    refused_run(embed, photos, clip, output.with_name("out.mkv"), "needs an .mp4")
+    assert sorted(p.name for p in output.parent.iterdir()) == ["swapped.mp4"]
+
+
+def refused_run(guard: Guard, photos: dict[str, Path], clip: Path, output: Path, why: str) -> None:
+    with pytest.raises(ConfigError, match=why):
+        guard.run_video(
+            sources=[photos["hopper"]],
+            target=clip,
+            model=MODEL,
+            frame_pipeline=lambda rgb, index, run: rgb,
+            output_path=output,
+        )
+    assert not output.exists()
+
+
+def test_video_sidecars_are_refused_before_anything_runs(
+    sidecar: Guard, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    from tests.video.clips import portrait_frames, write_clip
+
+    clip = write_clip(tmp_path / "clean.mp4", portrait_frames(5))
+    output = released(tmp_path) / "out.mp4"
+    refused_run(sidecar, photos, clip, output, "sidecar is not supported for videos")
+    assert list(output.parent.iterdir()) == []
