@@ -17,6 +17,7 @@ EXPECTED = {
     "AlreadyEnrolled", "BadSignature", "DiffusersNotInstalled", "InvalidArgument", "InvalidRecord",
     "ModelUnavailable",
     "NotFound", "NotInitialised", "PolicyError", "Problem", "ProofError", "ReleaseError",
+    "ProvenanceError",
     "SchemaNotAtHead", "SigningKeyError", "UndeclaredLicense", "UnknownKey", "WorkspaceError",
 }  # fmt: skip
 

@@ -124,6 +124,7 @@ class C2paSigner:
 
     @classmethod
     def from_dir(cls, directory: Path, *, mode: str = "embed") -> C2paSigner:
+        require_c2pa()  # the missing package is said first
         chain, key = directory / CHAIN_FILE, directory / KEY_FILE
         for path in (chain, key):
             if not path.is_file():
