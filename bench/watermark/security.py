@@ -18,7 +18,8 @@ back unattacked; the ones that do not are reported as *unmarkable* and left out 
   pool, each with its own random payload), subtracted from the test images (strength 1 and 1.5).
 * ``copy``: the residual of a JPEG-75 copy of one marked output (marked minus Gaussian blur,
   sigma 2) and its folded estimate at the embedding strength, added to innocent photos (random
-  crops and flips of the other photos). Raw codec: how often ``detect`` reports the source's payload;
+  crops and flips of the other photos, never of the same scene or person: the obama* photos are
+  one family). Raw codec: how often ``detect`` reports the source's payload;
   trace: the verdicts of ``Tracer.trace`` on a real signed SQLite log holding the sources' records
   with their content fingerprints (as the Guard records them).
 * ``collusion k``: k copies of one image marked with different payloads, averaged or mosaicked
@@ -130,6 +131,11 @@ def pool(photos: dict[str, Image8], size: int, limit: int) -> list[tuple[str, Im
         picked, up = square(image, size)
         out.append((name, picked, up))
     return out[:limit]
+
+
+def family(name: str) -> str:
+    """Photos of one scene or person ("obama", "obama2", "obama_partial_face", "biden-a" ...)."""
+    return name.split("-")[0].split("_")[0].rstrip("0123456789")
 
 
 def random_crop(photo: Image8, size: int, rng: np.random.Generator) -> Image8:
@@ -303,7 +309,7 @@ class Bench:
                 psnrs = []
                 for i in range(innocents):
                     source_name, _original, out, payload = sources[i % len(sources)]
-                    others = [n for n in self.photos if n.split("-")[0] != source_name.split("-")[0]]
+                    others = [n for n in self.photos if family(n) != family(source_name)]
                     cover = self.photos[others[int(self.rng.integers(len(others)))]]
                     innocent = random_crop(cover, size, self.rng)
                     forged = forge(jpeg(out, 75), innocent)
@@ -356,6 +362,53 @@ class Bench:
                 )
 
 
+def null_check(bench: Bench, unmarked: int, other_keys: int) -> dict[str, Any]:
+    """False alarms of this key's detector on unmarked photos and on photos marked under other keys.
+
+    Images: random crops (50-100 % of the short side, flipped at random) of the pool photos,
+    resized to 512 (one in five to 1024); marked ones under a fresh random key each. Counts
+    detections at 1e-10 (must be 0) and checks the aperiodic (identity) hypothesis's check-bit
+    mismatches ``d`` against Binomial(48, 1/2) (mean 24, variance 12; KS test of the randomised
+    probability-integral transform).
+    """
+    from scipy import stats
+
+    from fusionguard.watermark import FALSE_ALARM_THRESHOLD
+    from fusionguard.watermark.geometry import whiten
+    from fusionguard.watermark.masking import luminance
+
+    names = list(bench.photos)
+    out: dict[str, Any] = {}
+    for label, count, foreign in (("unmarked", unmarked, False), ("other_keys", other_keys, True)):
+        detections, identity_d = 0, []
+        for i in range(count):
+            size = 1024 if i % 5 == 0 else 512
+            photo = bench.photos[names[int(bench.rng.integers(len(names)))]]
+            image = random_crop(photo, size, bench.rng)
+            if foreign:
+                image = WatermarkCodec(secrets.token_bytes(32)).embed(image, secrets.randbits(64))
+            hypotheses = bench.codec._hypotheses(image)
+            detections += any(h.false_alarm_probability <= FALSE_ALARM_THRESHOLD for h in hypotheses)
+            if hasattr(bench.codec, "_identity"):  # the aperiodic hypothesis alone (sizes <= 1600)
+                white = whiten(luminance(image))
+                identity = bench.codec._identity(white, size, size, 1)
+                if identity is not None:
+                    identity_d.append(identity.check_errors)
+        d = np.array(identity_d)
+        u = stats.binom.cdf(d - 1, 48, 0.5) + bench.rng.random(len(d)) * stats.binom.pmf(d, 48, 0.5)
+        out[label] = {
+            "images": count,
+            "detections": detections,
+            "identity_hypotheses": len(d),
+            "identity_d_mean": round(float(d.mean()), 2) if len(d) else None,
+            "identity_d_var": round(float(d.var()), 2) if len(d) else None,
+            "identity_d_min": int(d.min()) if len(d) else None,
+            "identity_ks_pvalue": round(float(stats.kstest(u, "uniform").pvalue), 3) if len(d) else None,
+        }
+        print(label, json.dumps(out[label]), flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="N=200 averaging and more images")
@@ -367,11 +420,12 @@ def main() -> None:
     parser.add_argument("--copy-sources", type=int, default=5)
     parser.add_argument("--collusion", default="2,4,8")
     parser.add_argument("--collusion-images", type=int, default=6)
+    parser.add_argument("--null", default="0,0", help="unmarked, other-key images for the null check")
     parser.add_argument("--out", default="watermark_security")
     args = parser.parse_args()
     if args.full:
         args.average, args.average_tests, args.collusion_images = "10,50,200", 40, 20
-        args.innocents = "100,100"
+        args.innocents, args.null = "100,100", "1000,2000"
     load_before = os.getloadavg()
     bench = Bench(args)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -389,7 +443,10 @@ def main() -> None:
         ]
         for label, step in steps:
             bench.timed(f"{label} {size}", step)
+    null_counts = [int(n) for n in args.null.split(",")]
+    null = null_check(bench, *null_counts) if any(null_counts) else {}
     results = {
+        "null": null,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), "
         f"Python {platform.python_version()}",
         "load_average_before": [round(x, 2) for x in load_before],
@@ -446,6 +503,8 @@ def render(results: dict[str, Any]) -> str:
             f"| {rate(row['still_read'], row['images'])} | {psnr_text} "
             f"| {', '.join(f'{k}: {v}' for k, v in extra.items())} |"
         )
+    for label, info in results.get("null", {}).items():
+        lines.append(f"Null check, {label}: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ".")
     lines += ["", "Timings (s): " + ", ".join(f"{k} {v}" for k, v in results["timings_s"].items()), ""]
     return "\n".join(lines)
 
