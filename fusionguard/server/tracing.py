@@ -1,8 +1,8 @@
 """Tracing an uploaded image: the same safe loading as the Guard, the same :class:`Tracer` as the CLI.
 
 The upload is decoded from memory with :func:`fusionguard.media.load_image` under the policy's pixel
-limit (and the server's byte limit); nothing is written to disk. The tracer's PDQ index is rebuilt when
-the log has grown since it was loaded, so a new output is traceable at once.
+limit (and the server's byte limit); nothing is written to disk. The trace index is the CLI's (under
+the home) and is reopened when the log has grown, so a new output is traceable at once.
 """
 
 from __future__ import annotations
@@ -11,13 +11,9 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from fusionguard.audit.operations import record_summary
 from fusionguard.errors import BadInput
-from fusionguard.fingerprint import PdqHash
 from fusionguard.media import load_image
-from fusionguard.store.models import AuditRow
 
 if TYPE_CHECKING:
     from fusionguard.server.app import Console
@@ -40,31 +36,18 @@ class TraceService:
         self._size = -1
 
     def tracer(self) -> Tracer:
-        """The tracer, its PDQ index extended with outputs appended since the last call."""
-        from fusionguard.guard import load_watermark_key
-        from fusionguard.trace import Tracer
-        from fusionguard.watermark import WatermarkCodec
+        """The tracer (the CLI's: the persisted index under the home), refreshed when the log has grown
+        since the last call, so an output released a moment ago is traceable at once."""
+        from fusionguard.trace_cli import tracer_for
 
         size = self.console.log.state()[1]
         with self._lock:
             if self._tracer is None:
-                codec = WatermarkCodec(load_watermark_key(self.console.settings.keys_dir))
-                self._tracer = Tracer(self.console.log, codec)
-                self._tracer.pdq_index()  # loads every output's PDQ up to now
-                self._size = size
+                self._tracer = tracer_for(self.console.settings, self.console.log)
+                self._tracer.trace_index()  # opens (or builds) the index now, not on the first upload
             elif size > self._size:
-                with self.console.log.engine.connect() as connection:
-                    rows = connection.execute(
-                        select(AuditRow.seq, AuditRow.pdq)
-                        .where(AuditRow.seq >= self._size)
-                        .where(AuditRow.pdq.is_not(None))
-                        .order_by(AuditRow.seq)
-                    ).all()
-                if rows:
-                    self._tracer.pdq_index().extend(
-                        [int(r.seq) for r in rows], [PdqHash.from_hex(str(r.pdq)) for r in rows]
-                    )
-                self._size = size
+                self._tracer.refresh()  # reopened on the next trace: the persisted part plus the tail
+            self._size = size
             return self._tracer
 
     def trace(self, data: bytes, filename: str) -> dict[str, Any]:
