@@ -1,14 +1,19 @@
 """Tracing an uploaded image: the same safe loading as the Guard, the same :class:`Tracer` as the CLI.
 
-The upload is decoded from memory with :func:`fusionguard.media.load_image` under the policy's pixel
-limit (and the server's byte limit); nothing is written to disk. The trace index is the CLI's (under
+An image upload is decoded from memory with :func:`fusionguard.media.load_image` under the policy's
+pixel limit (and the server's byte limit); nothing is written to disk. A video clip is validated and
+traced as ``fusionguard trace`` does (the video policy's limits), from a private temporary directory
+removed when the request ends. The trace index is the CLI's (under
 the home) and is reopened when the log has grown, so a new output is traceable at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fusionguard.audit.operations import record_summary
@@ -51,20 +56,44 @@ class TraceService:
             return self._tracer
 
     def trace(self, data: bytes, filename: str) -> dict[str, Any]:
-        """Trace one uploaded image; the result is ``Tracer.trace(...).to_json()`` plus the records."""
+        """Trace one uploaded image or video clip; the result is ``TraceResult.to_json()`` plus the
+        records it names."""
+        from fusionguard.video.probe import sniff
+
         label = upload_label(filename)
-        policy = self.console.policy.media
-        loaded = load_image(
-            data, max_pixels=policy.max_pixels, max_bytes=self.console.config.max_upload_bytes, source=label
-        )
-        if loaded.format.lower() not in policy.allowed_formats:
-            raise BadInput(
-                f"{label}: {loaded.format} is not allowed by the policy ({', '.join(policy.allowed_formats)})"
+        kind = sniff(data[:4096])
+        if kind is not None and kind != "image":  # a clip (animated images too): traced across frames
+            result = self._trace_clip(data, label)
+            sha256 = hashlib.sha256(data).hexdigest()
+        else:
+            policy = self.console.policy.media
+            loaded = load_image(
+                data,
+                max_pixels=policy.max_pixels,
+                max_bytes=self.console.config.max_upload_bytes,
+                source=label,
             )
-        result = self.tracer().trace(loaded.rgb, label).to_json()
+            if loaded.format.lower() not in policy.allowed_formats:
+                raise BadInput(
+                    f"{label}: {loaded.format} is not allowed by the policy "
+                    f"({', '.join(policy.allowed_formats)})"
+                )
+            result = self.tracer().trace(loaded.rgb, label).to_json()
+            sha256 = loaded.sha256
         result["records"] = {
             match["record_id"]: record_summary(self.console.log.get(match["record_id"]))
             for match in result["matches"]
         }
-        result["sha256"] = loaded.sha256
+        result["sha256"] = sha256
         return result
+
+    def _trace_clip(self, data: bytes, label: str) -> dict[str, Any]:
+        """PyAV reads a file: the clip lives in a private temporary directory for the call only."""
+        from fusionguard.trace_cli import trace_clip
+
+        if len(data) > self.console.config.max_upload_bytes:
+            raise BadInput(f"{label}: the upload is over {self.console.config.max_upload_bytes} bytes")
+        with tempfile.TemporaryDirectory(prefix="fusionguard-trace-") as folder:  # mode 0700
+            path = Path(folder) / f"upload-{label}"  # the label has no separators; messages name it
+            path.write_bytes(data)
+            return trace_clip(self.tracer(), path).to_json() | {"source": label}
