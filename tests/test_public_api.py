@@ -18,6 +18,7 @@ EXPECTED = {
     "ModelUnavailable",
     "NotFound", "NotInitialised", "PolicyError", "Problem", "ProofError", "ReleaseError",
     "SchemaNotAtHead", "SigningKeyError", "UndeclaredLicense", "UnknownKey", "WorkspaceError",
+    "AuthError", "RateLimited",  # the console's refusals
 }  # fmt: skip
 
 
