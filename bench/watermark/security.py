@@ -307,15 +307,19 @@ class Bench:
                 raw = 0
                 verdicts: Counter[str] = Counter()
                 psnrs = []
+                forged_verified: list[str] = []
                 for i in range(innocents):
                     source_name, _original, out, payload = sources[i % len(sources)]
                     others = [n for n in self.photos if family(n) != family(source_name)]
-                    cover = self.photos[others[int(self.rng.integers(len(others)))]]
-                    innocent = random_crop(cover, size, self.rng)
+                    cover_name = others[int(self.rng.integers(len(others)))]
+                    innocent = random_crop(self.photos[cover_name], size, self.rng)
                     forged = forge(jpeg(out, 75), innocent)
                     psnrs.append(attacks.psnr(forged, innocent))
                     raw += reads(self.codec, forged, payload)
-                    verdicts[str(tracer.trace(forged, "forged").verdict)] += 1
+                    verdict = str(tracer.trace(forged, "forged").verdict)
+                    verdicts[verdict] += 1
+                    if verdict == "verified":  # a forged image must never be: say which, to debug
+                        forged_verified.append(f"{source_name} onto a crop of {cover_name}")
                 self.row(
                     f"copy ({variant}) onto innocent photos",
                     size,
@@ -326,6 +330,7 @@ class Bench:
                     sources=len(sources),
                     trace_verdicts=dict(verdicts),
                     trace_verified=verdicts["verified"],
+                    verified_forgeries=forged_verified,
                 )
         finally:
             shutil.rmtree(work, ignore_errors=True)
