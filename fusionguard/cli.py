@@ -457,16 +457,39 @@ def audit_takedown(
 
 @audit.command("shred")
 @click.argument("record")
+@click.option("--reason", required=True, help="Why the originals are destroyed (an erasure request, say).")
+@click.option("--actor", default=lambda: os.environ.get("USER", "admin"), show_default="$USER")
 @pass_context
-def audit_shred(context: Context, record: str) -> None:
-    """Delete RECORD's sealed original faces for good (the signed log is untouched and verifies)."""
-    from fusionguard.anonymise.recovery import shred_record
+def audit_shred(context: Context, record: str, reason: str, actor: str) -> None:
+    """Delete RECORD's sealed original faces for good, after a signed record of who did it and why
+    (the run's record is untouched and the log verifies)."""
+    from fusionguard.anonymise.recovery import shred_record, shreddable
     from fusionguard.anonymise.store import SealedRegions
+    from fusionguard.audit.record import admin_action_record
 
+    if not reason.strip():
+        raise BadInput("--reason is empty; say why the sealed originals are destroyed")
     log = context.log()
     stored = log.get(record)
-    count = shred_record(stored.record, SealedRegions(log.engine))
-    click.echo(f"shredded {count} sealed region(s) of record {stored.record.record_id}")
+    store = SealedRegions(log.engine)
+    regions = shreddable(stored.record, store)
+    # The statement first: a deletion nobody signed for is what the log exists to prevent. If the
+    # deletion then fails, the command can be run again (it appends another statement).
+    receipt = log.append(
+        admin_action_record(
+            "sealed.shred",
+            stored.record.record_id,
+            reason.strip(),
+            actor=actor,
+            timestamp=utc_now(),
+            data={"regions": regions},
+        )
+    )
+    count = shred_record(stored.record, store)
+    click.echo(
+        f"shredded {count} sealed region(s) of record {stored.record.record_id}; "
+        f"recorded as seq {receipt.seq} ({receipt.record_id})"
+    )
 
 
 # -- keys ----------------------------------------------------------------------------------------

@@ -156,6 +156,12 @@ class Tracer:
                 self._provable_size = 0
         return seq < self._provable_size
 
+    def refresh(self) -> None:
+        """Forget the candidate index and the signed head read so far: the next trace reopens them and
+        sees the records appended since (a long-lived tracer, as the console's, calls this)."""
+        self._trace_index = None
+        self._provable_size = None
+
     def trace_index(self) -> TraceIndex:
         """The candidate index, opened once per tracer (persisted files plus the records since)."""
         if self._trace_index is None:

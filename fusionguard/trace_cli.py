@@ -81,7 +81,7 @@ def run_trace(settings: Settings, log: AuditLog, path: Path, as_json: bool) -> i
             from fusionguard.video.probe import looks_like_video
 
             if looks_like_video(file):  # videos (animated images too) are traced across frames
-                traced = _trace_video(tracer, file)
+                traced = trace_clip(tracer, file)
             else:
                 # A C2PA manifest (embedded, or a <file>.c2pa sidecar) is a fast path, checked
                 # against the log; without one, the watermark and fingerprint decide as before.
@@ -113,7 +113,7 @@ def run_trace(settings: Settings, log: AuditLog, path: Path, as_json: bool) -> i
     return code
 
 
-def _trace_video(tracer: Tracer, file: Path) -> TraceResult:
+def trace_clip(tracer: Tracer, file: Path) -> TraceResult:
     """A clip's trace with a verdict: a watermark hit is verified only when the clip's per-second
     fingerprints (vPDQ) also match that record's, as for an image's content fingerprint."""
     from fusionguard.policy import Policy

@@ -19,6 +19,7 @@ EXPECTED = {
     "NotFound", "NotInitialised", "PolicyError", "Problem", "ProofError", "ReleaseError",
     "ProvenanceError",
     "SchemaNotAtHead", "SigningKeyError", "UndeclaredLicense", "UnknownKey", "WorkspaceError",
+    "AuthError", "RateLimited",  # the console's refusals
 }  # fmt: skip
 
 

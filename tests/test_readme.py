@@ -90,7 +90,8 @@ def test_readme_examples_run_as_written(tmp_path: Path, monkeypatch: pytest.Monk
         close = getattr(guard, "close", None)
         if callable(close):
             close()
-    released = load_image(tmp_path / "out.png")
+    released = load_image(tmp_path / "out.jpg")
+    assert released.format == "JPEG"  # the released file's format follows its extension
     assert released.rgb.shape[:2] == skimage.data.astronaut().shape[:2]
     frame = namespace["frame"]
     assert isinstance(frame, np.ndarray) and frame.shape == released.rgb.shape

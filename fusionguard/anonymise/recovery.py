@@ -74,6 +74,16 @@ def recover_image(
     return restored, len(block["regions"])
 
 
+def shreddable(record: AuditRecord, store: SealedRegions) -> int:
+    """How many sealed regions of ``record`` are left to shred; a RecoveryError when there are none."""
+    if not isinstance(record.extra.get("anonymised"), dict):
+        raise RecoveryError(f"record {record.record_id} anonymised no faces; there is nothing to shred")
+    left = len(store.get(record.record_id))
+    if not left:
+        raise RecoveryError(f"record {record.record_id}'s sealed regions were already shredded")
+    return left
+
+
 def shred_record(record: AuditRecord, store: SealedRegions) -> int:
     """Delete the record's sealed regions; returns how many ciphertexts were deleted."""
     if not isinstance(record.extra.get("anonymised"), dict):

@@ -398,6 +398,7 @@ ADMIN_ACTIONS = (
     "token.issue",
     "consent.revoke",
     "consent.erase",
+    "sealed.shred",  # ``audit shred``: a record's sealed bystander originals destroyed
 )
 
 

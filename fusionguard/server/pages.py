@@ -62,6 +62,7 @@ def dashboard(request: Request, principal: Principal, body: Body) -> Response:
         reasons_chart=stats.hbar_chart(figures["reasons"]),
         colours=stats.COLOURS,
         verification=console.verify_job.snapshot(),
+        witnessing=stats.witnessing(console.settings.home, console.log, now=console.clock()),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -95,6 +96,19 @@ def dashboard(log: AuditLog, *, now: datetime) -> dict[str, Any]:
         "last_checkpoint": checkpoints[-1] if checkpoints else None,
         "checkpoint_count": len(checkpoints),
     }
+
+
+def witnessing(home: Path, log: AuditLog, *, now: datetime) -> dict[str, Any] | None:
+    """Cosigning figures for the dashboard (from the stored cosignatures; the witnesses are not asked),
+    or None when the home configures no witnesses."""
+    from fusionguard.witness.config import load_witnessing
+    from fusionguard.witness.report import witness_report
+
+    configured = load_witnessing(home)
+    if configured is None:
+        return None
+    report = witness_report(log, configured.policy, online=False)
+    return {**report.to_json(now), "problems": [str(p) for p in report.problems]}
 
 
 # -- charts ---------------------------------------------------------------------------------------

@@ -281,7 +281,19 @@ def test_cli_keygen_recover_and_shred(
     box = stored.record.extra["anonymised"]["regions"][0]["box"]
     back = load_image(restored).rgb
     assert np.array_equal(back[box[1] : box[3], box[0] : box[2]], scene[box[1] : box[3], box[0] : box[2]])
-    assert main([*base, "audit", "shred", stored.record.record_id]) == 0
+    shred = [*base, "audit", "shred", stored.record.record_id]
+    assert main(shred) == 2  # --reason is required: a deletion says why
+    assert main([*shred, "--reason", "erasure request 7", "--actor", "dpo"]) == 0
+    statement = guard.log.query()[-1].record
+    assert (statement.kind, statement.actor, statement.extra) == (
+        "admin_action",
+        "dpo",
+        {"action": "sealed.shred", "target": stored.record.record_id},
+    )
+    assert statement.reasons[0]["detail"] == "erasure request 7"
+    count = guard.log.count()
+    assert main([*shred, "--reason", "again"]) == 1  # nothing left: refused, nothing appended
+    assert guard.log.count() == count
     assert main([*base, *args[:-1], str(tmp_path / "again.png")]) == 1
     assert main([*base, "audit", "verify"]) == 0
 

@@ -118,3 +118,54 @@ def test_openapi_document_lists_every_route(client: TestClient) -> None:
         "/checkpoint",
         "/keys",
     }
+
+
+def test_an_output_released_after_the_first_trace_is_found_by_its_content(
+    client: TestClient, seed: Seed
+) -> None:
+    """The server's tracer is long-lived: records appended after it opened its index must be found."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    import cv2
+
+    from fusionguard.audit.keys import KeyRing
+    from fusionguard.audit.log import AuditLog
+    from fusionguard.audit.record import AuditRecord, ModelInfo, OutputRef, PolicyRef
+    from fusionguard.content_fingerprint import ContentFingerprint
+    from fusionguard.media import encode_image
+    from fusionguard.trace_index import save_fingerprint
+    from tests import testdata
+
+    platform = _bearer(seed.token)
+    first = client.post("/api/v1/trace", files={"image": ("leak.jpg", seed.leaked)}, headers=platform)
+    assert first.status_code == 200  # the tracer and its index are open now
+
+    coffee = testdata.coffee()  # an unmarked output: only its content can find it
+    fingerprint = ContentFingerprint.compute(coffee)
+    blob = fingerprint.to_bytes()
+    record = AuditRecord(
+        kind="run",
+        decision="allowed",
+        timestamp=datetime.now(UTC),
+        actor="worker-2",
+        model=ModelInfo("swap", "1.0", "apache-2.0"),
+        policy=PolicyRef("default", "ab" * 32),
+        output=OutputRef(
+            "7" * 64, "00000000000000aa", fingerprint.pdq.hex(), fingerprint.pdq.quality,
+            hashlib.sha256(blob).hexdigest(),
+        ),
+    )  # fmt: skip
+    log = AuditLog.open(seed.settings.db_url, KeyRing.load(seed.settings.keys_dir))
+    try:
+        save_fingerprint(log.engine, record.record_id, blob)
+        log.append(record)
+    finally:
+        log.close()
+
+    copy = cv2.resize(coffee, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)
+    traced = client.post(
+        "/api/v1/trace", files={"image": ("copy.jpg", encode_image(copy, "jpeg", 85))}, headers=platform
+    ).json()
+    assert traced["verdict"] == "fingerprint", traced
+    assert traced["matches"][0]["record_id"] == record.record_id

@@ -25,6 +25,7 @@ def test_dashboard_shows_counts_and_charts(client: TestClient, seed: Seed) -> No
     assert 'data-decision="blocked"' in page
     assert "consent: source" in page  # the top block reason
     assert "<svg" in page
+    assert "no witnesses configured" in page  # the cosigning-lag card (tests/witness: with witnesses)
 
 
 def test_search_filters_pagination_and_exports(client: TestClient, seed: Seed) -> None:

@@ -114,3 +114,55 @@ def test_cli_trace_accepts_a_video(
     traced = json.loads(done.stdout)
     assert traced["matches"][0]["method"] == "watermark"
     assert traced["matches"][0]["record_id"] == released.record_id
+
+
+def test_the_console_traces_an_uploaded_clip(
+    video_guard: Guard,
+    db_url: str,
+    home: Path,
+    portraits: dict[str, Path],
+    scenes: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """POST /api/v1/trace with a leaked excerpt: the same verdict as the CLI, nothing left on disk."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from starlette.testclient import TestClient
+
+    from fusionguard.config import Settings
+    from fusionguard.server import actions
+    from fusionguard.server.accounts import Accounts
+    from fusionguard.server.app import ConsoleConfig, create_app
+
+    released = video_guard.run_video(
+        sources=[portraits["astronaut"]],
+        target=scenes["clean"],
+        model=MODEL,
+        frame_pipeline=identity,
+        output_path=tmp_path / "released.mp4",
+    )
+    excerpt = leak(
+        tmp_path / "released.mp4", tmp_path / "excerpt.mp4", first=0, last=25, scale=1.0, crop=1.0, crf=23
+    )
+    log = video_guard.log
+    accounts = Accounts(log.engine)
+    now = datetime.now(UTC)
+    actions.add_account(log, accounts, "bot", "platform", "test", actor="root", now=now)
+    token = actions.issue_token(log, accounts, "bot", "ci", "test", actor="root", now=now)
+    before = set(Path(tempfile.gettempdir()).glob("fusionguard-trace-*"))
+    app = create_app(ConsoleConfig(settings=Settings.resolve(home, db_url)))
+    with TestClient(app, base_url="https://testserver") as client:
+        headers = {"authorization": f"Bearer {token}"}
+        traced = client.post(
+            "/api/v1/trace", files={"image": ("excerpt.mp4", excerpt.read_bytes())}, headers=headers
+        )
+        assert traced.status_code == 200, traced.text
+        body = traced.json()
+        assert body["verdict"] == "verified" and body["matches"][0]["record_id"] == released.record_id
+        assert body["records"][released.record_id]["decision"] == "allowed"
+        truncated = client.post(
+            "/api/v1/trace", files={"image": ("cut.mp4", excerpt.read_bytes()[:3000])}, headers=headers
+        )
+        assert truncated.status_code == 400 and "upload-cut.mp4: unreadable MP4" in truncated.json()["error"]
+    assert set(Path(tempfile.gettempdir()).glob("fusionguard-trace-*")) == before

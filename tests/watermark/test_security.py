@@ -1,0 +1,113 @@
+"""The key-less attacks of issue 10 (tests/watermark/attacks.py) against the real codec and trace.
+
+Small-scale versions of bench/watermark/security.py on real photos: what must hold is that an
+attacker never gets a payload that was not embedded (collusion) and never gets a copied mark
+*verified* by the trace (the content check of the record catches it, even though the raw codec
+reads the copied mark).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fusionguard.audit.keys import KeyRing
+from fusionguard.audit.log import AuditLog
+from fusionguard.audit.record import AuditRecord, ModelInfo, OutputRef, PolicyRef
+from fusionguard.content_fingerprint import ContentFingerprint
+from fusionguard.media import encode_image, load_image
+from fusionguard.store import db
+from fusionguard.trace import Tracer
+from fusionguard.trace_index import save_fingerprint
+from fusionguard.watermark import WatermarkCodec
+from tests import testdata
+from tests.watermark import attacks
+
+KEY = b"fusionguard-security-test-key-01"
+
+
+def at_512(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    crop = np.ascontiguousarray(image[top : top + side, left : left + side])
+    return np.asarray(cv2.resize(crop, (512, 512), interpolation=cv2.INTER_CUBIC), np.uint8)
+
+
+def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    return load_image(encode_image(rgb, "jpeg", quality)).rgb
+
+
+def record_output(log: AuditLog, marked: np.ndarray, payload: int) -> str:
+    """Record a marked output as the Guard does: watermark ID, content fingerprint, signed record."""
+    fingerprint = ContentFingerprint.compute(marked)
+    blob = fingerprint.to_bytes()
+    record = AuditRecord(
+        kind="run",
+        decision="allowed",
+        timestamp=datetime.now(UTC),
+        actor="test",
+        model=ModelInfo("test", "1", "apache-2.0"),
+        policy=PolicyRef("default", "0" * 64),
+        output=OutputRef(
+            hashlib.sha256(marked.tobytes()).hexdigest(),
+            f"{payload:016x}",
+            fingerprint.pdq.hex(),
+            fingerprint.pdq.quality,
+            hashlib.sha256(blob).hexdigest(),
+        ),
+    )
+    save_fingerprint(log.engine, record.record_id, blob)
+    log.append(record)
+    return record.record_id
+
+
+@pytest.fixture(scope="module")
+def codec() -> WatermarkCodec:
+    return WatermarkCodec(KEY)
+
+
+def test_a_copied_mark_is_read_by_the_codec_but_never_verified_by_the_trace(
+    tmp_path: Path, codec: WatermarkCodec
+) -> None:
+    ring = KeyRing.create(tmp_path / "keys", now=datetime.now(UTC))
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    db.upgrade(db.open_engine(url))
+    log = AuditLog.open(url, ring)
+    payload = 0x0123_4567_89AB_CDEF
+    source = codec.embed(testdata.astronaut(), payload)
+    record_id = record_output(log, source, payload)
+    tracer = Tracer(log, codec)
+    genuine = tracer.trace(jpeg(source, 80))
+    assert genuine.verdict == "verified" and genuine.matches[0].record_id == record_id  # the control
+    innocents = [
+        at_512(testdata.coffee()),
+        at_512(testdata.chelsea()),
+        at_512(testdata.grace_hopper()),
+    ]
+    leaked = jpeg(source, 75)
+    raw_reads = 0
+    for innocent in innocents:
+        for forged in (attacks.residual_copy(leaked, innocent), attacks.folded_copy(leaked, innocent)):
+            found = codec.detect(forged)
+            raw_reads += found is not None and found.payload == payload
+            result = tracer.trace(forged)
+            assert result.verdict in ("unverified", "no_match"), result.to_json()
+            assert result.exit_code != 0
+    assert raw_reads >= 1  # the attack is real: the raw codec does read the copied mark
+
+
+@pytest.mark.parametrize("copies", [2, 4, 8])
+def test_collusion_never_yields_a_payload_that_was_not_embedded(codec: WatermarkCodec, copies: int) -> None:
+    rng = np.random.default_rng(copies)
+    image = testdata.astronaut()
+    payloads = [int(p) for p in rng.integers(0, 2**63, size=copies, dtype=np.int64)]
+    marked = [codec.embed(image, p) for p in payloads]
+    for merged in (attacks.collude_average(marked), attacks.collude_mosaic(marked, rng)):
+        found = codec.detect(merged)
+        assert found is None or found.payload in payloads
