@@ -2,12 +2,24 @@
 
 Embedding
     The payload and 48 keyed check bits are whitened with a keyed mask and convolutionally encoded
-    (:mod:`.ecc`) into 354 coded bits, which are spread over a keyed 32x32-chip tile next to a keyed
-    sync template (:mod:`.pattern`). The tile is band-limited, scaled to a period of 64 px
-    (128 px for images whose short side is about 960 px or more, so that down-scaling by 2 keeps
-    the chips resolvable), repeated over the image, shaped by a perceptual gain map
-    (:mod:`.masking`) and added to the luma only (the same offset on R, G and B, so colour changes
-    such as saturation leave it alone). Its energy is set for a PSNR of about 40.8 dB.
+    (:mod:`.ecc`) into 354 coded bits, carried twice:
+
+    * the *periodic layer*: the bits spread over a keyed 32x32-chip tile next to a keyed sync
+      template (:mod:`.pattern`). The tile is band-limited, scaled to a period of 64 px (128 px
+      for images whose short side is about 960 px or more, so that down-scaling by 2 keeps the
+      chips resolvable) and repeated over the image. It survives crops, scaling, rotation, flips;
+      its energy is set as before (``TARGET_RMS``);
+    * the *aperiodic layer* (:mod:`.aperiodic`): a keyed field of chips that never repeats, each
+      chip carrying one coded bit times a keyed sign, modulated to the highest spatial
+      frequencies (next to the periodic band, not in it), at ``APERIODIC_RMS``. Folding an image
+      over its period or averaging many outputs estimates only the periodic layer (issue 10); this
+      one is read back at the identity geometry, so removing the periodic layer that way no longer
+      removes the mark. Any geometric edit after such a removal does (see the limits in
+      bench/results/watermark_security.md).
+
+    Both are shaped by a perceptual gain map (:mod:`.masking`) and added to the luma only (the
+    same offset on R, G and B, so colour changes such as saturation leave them alone). PSNR about
+    40.3 dB.
 
 Detection
     The whitened luma's autocorrelation reveals the tile lattice (scale, rotation, shear; see
@@ -16,28 +28,35 @@ Detection
     mark is weak), the folded tile is tried
     in its 8 dihedral orientations (basis order/sign and mirror) and cross-correlated with the sync
     template to find the cyclic shift. The ``DECODE_TRIALS`` best hypotheses by sync score are
-    Viterbi-decoded and checked.
+    Viterbi-decoded and checked, and so is the aperiodic layer read at the identity geometry
+    (whitened luma summed per chip, times the keyed sign, added up per coded bit): that makes
+    ``IMAGE_HYPOTHESES`` = 9 decoded hypotheses per image.
 
 Null model and false-alarm probability
     Under H0 (the image carries no watermark for this key) the decoded 64-bit payload of any
     hypothesis is some word ``p`` and the 48 decoded check bits are independent of ``MAC_key(p)``,
     a keyed BLAKE2b that image content cannot predict. Hence the number ``d`` of check-bit
     mismatches is Binomial(48, 1/2) for every decoded hypothesis, however the hypotheses were
-    chosen (selection uses only the sync template). The reported false-alarm probability is the
-    union bound over the ``DECODE_TRIALS`` = 8 decoded hypotheses,
-    ``min(1, 8 * P[Binomial(48, 1/2) <= d])``, and :meth:`WatermarkCodec.detect` reports a
-    detection only when it is at most ``FALSE_ALARM_THRESHOLD`` = 1e-10 (that is ``d <= 2``).
+    chosen (selection uses only the sync template; the aperiodic hypothesis is fixed in advance).
+    The reported false-alarm probability is the union bound over the ``IMAGE_HYPOTHESES`` = 9
+    decoded hypotheses (8 from the geometry search, 1 aperiodic),
+    ``min(1, 9 * P[Binomial(48, 1/2) <= d])``, and :meth:`WatermarkCodec.detect` reports a
+    detection only when it is at most ``FALSE_ALARM_THRESHOLD`` = 1e-10, which is still exactly
+    ``d <= 2`` (9 * 1177 / 2**48 = 3.8e-11; ``d = 3`` would give 5.9e-10). A perfect read reports
+    9 / 2**48 = 3.2e-14.
     The benchmark checks the model on thousands of unmarked and attacked crops (histogram of ``d``
     against the binomial and a KS test of its randomised probability-integral transform).
     The geometry search itself (up to 12 lattices -- 4 from the autocorrelation plus the scale
     family of the best 2 -- x 8 orientations x 4096 shifts, stopping early once the sync score is
     unmistakable) only ranks hypotheses; it cannot raise the bound because only the 8 decoded ones
     are ever accepted, and ``d`` of each is Binomial(48, 1/2) however they were selected.
+    Video clips (:mod:`.frames`) carry only the periodic layer and keep their own count.
 
 Keying
-    The sync template, chip positions, spreading signs, whitening mask and MAC key are all derived
-    from the key (BLAKE2b with per-purpose personalisation), so without the key neither the
-    lattice's content, the shift nor the payload can be read, and a wrong key behaves as H0.
+    The sync template, chip positions, spreading signs, the aperiodic chip field, whitening mask
+    and MAC key are all derived from the key (BLAKE2b with per-purpose personalisation), so
+    without the key neither the lattice's content, the shift nor the payload can be read, and a
+    wrong key behaves as H0.
 
 Sizes
     Embedding needs at least 256x256. Detection is attempted down to 192x192 (best effort: an
@@ -58,6 +77,7 @@ import numpy.typing as npt
 from fusionguard.errors import BadInput, WatermarkError
 
 from . import ecc
+from .aperiodic import AperiodicLayer, chip_size
 from .geometry import fold, lattice_candidates, whiten
 from .masking import gain_map, luminance
 from .pattern import FOLD, TileLayout, keyed_rng, subkey
@@ -68,6 +88,11 @@ MIN_SIZE = 256
 MIN_DETECT_SIZE = 192
 FALSE_ALARM_THRESHOLD = 1e-10
 DECODE_TRIALS = 8
+# Hypotheses decoded per still image: the DECODE_TRIALS best of the geometry search, plus the
+# aperiodic layer read at the identity geometry (:mod:`.aperiodic`).
+IMAGE_HYPOTHESES = DECODE_TRIALS + 1
+# RMS of the aperiodic layer (added to the periodic tile's TARGET_RMS: PSNR about 40.3 dB in all).
+APERIODIC_RMS = 0.85
 TARGET_RMS = 2.3  # per-channel RMS of the change before rounding; PSNR ~ 40.8 dB after it
 BASE_PERIOD = 64
 # Sync z-score beyond which the lattice search stops (noise alone gives about 4 to 5: the maximum of
@@ -167,6 +192,7 @@ class WatermarkCodec:
         self._mask = keyed_rng(key, "fg-wm-whiten").integers(0, 2, ecc.INFO_BITS).astype(np.uint8)
         self._sync_spectrum = np.conj(np.fft.fft2(self._layout.sync_filter))
         self._bit_filters = self._layout.bit_filters
+        self._aperiodic = AperiodicLayer(key)
 
     # -- embedding -------------------------------------------------------------------------------
 
@@ -189,12 +215,16 @@ class WatermarkCodec:
             raise BadInput(f"payload: {payload} is outside 0 .. 2**64 - 1")
         h, w = image.shape[:2]
         period = embed_period(h, w)
-        tile = self._layout.tile(self._codeword(payload), period)
+        codeword = self._codeword(payload)
+        tile = self._layout.tile(codeword, period)
         reps = (-(-h // period), -(-w // period))
         pattern = np.tile(tile, reps)[:h, :w]
         luma = luminance(image)
-        shaped = gain_map(luma) * pattern
+        gain = gain_map(luma)
+        shaped = gain * pattern
         shaped *= TARGET_RMS / (float(np.sqrt(np.mean(shaped * shaped))) + 1e-12)
+        layer = gain * self._aperiodic.pattern(codeword, h, w, chip_size(period))
+        shaped += layer * (APERIODIC_RMS / (float(np.sqrt(np.mean(layer * layer))) + 1e-12))
         source = image.astype(np.float32)
         marked = source + (shaped[..., None] if image.ndim == 3 else shaped)
         np.rint(marked, out=marked)
@@ -240,23 +270,54 @@ class WatermarkCodec:
         )
 
     def _hypotheses(self, image: UInt8Array) -> list[_Candidate]:
-        """Decoded hypotheses, best sync score first (at most ``DECODE_TRIALS``)."""
+        """Decoded hypotheses: the geometry search's, best sync score first (at most
+        ``DECODE_TRIALS``), then the aperiodic layer's at the identity geometry (if readable)."""
         image = _check_image(image, "detect", MIN_DETECT_SIZE)
         luma = luminance(image)
+        h, w = luma.shape
         factor = max(1, math.ceil(max(luma.shape) / DETECT_MAX_SIDE))
         if factor > 1:
             small = (luma.shape[1] // factor, luma.shape[0] // factor)
             luma = np.asarray(cv2.resize(luma, small, interpolation=cv2.INTER_AREA), np.float32)
-        return self._search(whiten(luma), factor)
+        white = whiten(luma)
+        found = self._search(white, factor, trials=IMAGE_HYPOTHESES)
+        identity = self._identity(white, h, w, factor)
+        return found if identity is None else [*found, identity]
+
+    def _identity(self, white: FloatArray, height: int, width: int, factor: int) -> _Candidate | None:
+        """The aperiodic layer decoded at the identity geometry (the image as embedded, or cropped at
+        its right or bottom edge), or None when its chips do not map onto whole detection pixels."""
+        period = embed_period(height, width)
+        chip = chip_size(period)
+        if chip % factor:
+            return None
+        soft = self._aperiodic.soft_bits(white, chip // factor)
+        norm = float(np.linalg.norm(soft))
+        if norm <= 0:
+            return None
+        word = ecc.viterbi_decode(soft[None, :])[0] ^ self._mask
+        payload = ecc.bits_to_int(word[: ecc.PAYLOAD_BITS])
+        expected = ecc.check_bits(self._mac_key, payload)
+        d = int(np.count_nonzero(word[ecc.PAYLOAD_BITS :] != expected))
+        fa = min(1.0, IMAGE_HYPOTHESES * ecc.binomial_cdf_half(d, ecc.CHECK_BITS))
+        symbols = 1.0 - 2.0 * self._codeword(payload).astype(np.float32)
+        score = float(np.dot(soft, symbols)) / norm  # about sqrt(CODED_BITS) when all bits agree
+        geometry = np.diag([float(period), float(period)])
+        return _Candidate(score, d, fa, payload, soft, geometry)
 
     def _search(
-        self, white: FloatArray, factor: float = 1.0, power: FloatArray | None = None
+        self,
+        white: FloatArray,
+        factor: float = 1.0,
+        power: FloatArray | None = None,
+        trials: int = DECODE_TRIALS,
     ) -> list[_Candidate]:
         """Geometry search and decoding on a whitened luma (see :func:`.geometry.whiten`).
 
         ``factor`` maps its pixels back to the caller's (geometry is reported in those units).
         Also used by :mod:`.frames` on the sum of many whitened frames, with ``power`` the sum of
-        their power spectra for the lattice search.
+        their power spectra for the lattice search. ``trials``: the number of hypotheses the
+        caller decodes in all (the union bound's factor for the false-alarm probability).
         """
         half: FloatArray | None = None
         found: list[tuple[float, npt.NDArray[np.complex128], float, float, npt.NDArray[np.float64]]] = []
@@ -300,7 +361,7 @@ class WatermarkCodec:
             payload = ecc.bits_to_int(word[: ecc.PAYLOAD_BITS])
             expected = ecc.check_bits(self._mac_key, payload)
             d = int(np.count_nonzero(word[ecc.PAYLOAD_BITS :] != expected))
-            fa = min(1.0, DECODE_TRIALS * ecc.binomial_cdf_half(d, ecc.CHECK_BITS))
+            fa = min(1.0, trials * ecc.binomial_cdf_half(d, ecc.CHECK_BITS))
             out.append(_Candidate(z, d, fa, payload, reading, geometry))
         return out
 

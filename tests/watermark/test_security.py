@@ -1,9 +1,11 @@
 """The key-less attacks of issue 10 (tests/watermark/attacks.py) against the real codec and trace.
 
 Small-scale versions of bench/watermark/security.py on real photos: what must hold is that an
-attacker never gets a payload that was not embedded (collusion) and never gets a copied mark
+attacker never gets a payload that was not embedded (collusion), never gets a copied mark
 *verified* by the trace (the content check of the record catches it, even though the raw codec
-reads the copied mark).
+reads the copied mark), and cannot remove the mark by estimating it -- from one image by folding it
+over its tile period, or from many outputs by averaging -- at a PSNR of 40 dB or more: the
+aperiodic layer (fusionguard/watermark/aperiodic.py) is still read.
 """
 
 from __future__ import annotations
@@ -111,3 +113,42 @@ def test_collusion_never_yields_a_payload_that_was_not_embedded(codec: Watermark
     for merged in (attacks.collude_average(marked), attacks.collude_mosaic(marked, rng)):
         found = codec.detect(merged)
         assert found is None or found.payload in payloads
+
+
+def test_folding_one_image_over_its_period_does_not_remove_the_mark(codec: WatermarkCodec) -> None:
+    for image in (testdata.astronaut(), at_512(testdata.coffee())):
+        payload = 0x5EC0_0001_D00D_F00D
+        marked = codec.embed(image, payload)
+        tile = attacks.fold_estimate([marked])
+        kept_quality = 0
+        for strength in (0.75, 1.0, 1.25):
+            cleaned = attacks.subtract(marked, tile, strength)
+            if attacks.psnr(cleaned, marked) < 40.0:
+                continue
+            kept_quality += 1
+            found = codec.detect(cleaned)
+            assert found is not None and found.payload == payload, strength
+        assert kept_quality >= 1
+        shifted = codec.detect(np.ascontiguousarray(marked[1:, 1:]))
+        assert shifted is not None and shifted.payload == payload
+
+
+def test_averaging_many_outputs_does_not_remove_the_mark(codec: WatermarkCodec) -> None:
+    rng = np.random.default_rng(50)
+    photos = [testdata.astronaut(), testdata.coffee(), testdata.chelsea(), testdata.grace_hopper()]
+    outputs = []
+    for i in range(10):
+        photo = photos[i % len(photos)]
+        h, w = photo.shape[:2]
+        side = int(min(h, w) * rng.uniform(0.6, 1.0))
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        crop = np.ascontiguousarray(photo[top : top + side, left : left + side])
+        outputs.append(codec.embed(at_512(crop), int(rng.integers(0, 2**63))))
+    tile = attacks.fold_estimate(outputs)
+    payload = 0x0A7E_0A7E_0A7E_0A7E
+    target = codec.embed(at_512(load_image(testdata.insightface_t1().read_bytes()).rgb), payload)
+    for strength in (1.0, 1.5):
+        cleaned = attacks.subtract(target, tile, strength)
+        assert attacks.psnr(cleaned, target) >= 40.0
+        found = codec.detect(cleaned)
+        assert found is not None and found.payload == payload, strength
