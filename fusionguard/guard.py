@@ -1100,8 +1100,8 @@ def _refuse_unsupported(policy: Policy) -> None:
     """Options this version cannot honour raise now, rather than being skipped at run time."""
     if policy.metadata.signed_manifest:
         raise ConfigError(
-            f"policy {policy.name!r} asks for a signed manifest, which this version cannot "
-            "write yet; set metadata.signed_manifest: false"
+            f"policy {policy.name!r} sets metadata.signed_manifest, which is not how manifests are "
+            "asked for: set it to false and use provenance.c2pa: embed or sidecar (C2PA Content Credentials)"
         )
     if not policy.watermark.required:
         raise ConfigError(

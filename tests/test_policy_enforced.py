@@ -90,6 +90,8 @@ ROWS = [
     Row("watermark.min_size", 1024),
     Row("metadata.strip", False),
     Row("metadata.signed_manifest", True),
+    # embed without a signing chain in the home: refused (tests/provenance signs real manifests)
+    Row("provenance.c2pa", "embed"),
     Row("media.max_pixels", 10_000),
     Row("media.allowed_formats", ["png", "webp"], scenario=Scenario(source_jpeg=True)),
     Row("media.allowed_formats", ["jpeg"], {"media.output_format": "jpeg"}, Scenario(destination="o.png")),
@@ -108,7 +110,7 @@ def _mapping(changes: dict[str, Any]) -> dict[str, Any]:
         where = data
         *parents, last = dotted.split(".")
         for parent in parents:
-            where = where[parent]
+            where = where.setdefault(parent, {})  # additive sections are absent while at defaults
         where[last] = value
     return data
 
@@ -226,6 +228,7 @@ EXPECTED = {
     "watermark.min_size": ("allowed", "failed: WatermarkError"),
     "metadata.strip": ("allowed", "refused by the Guard: ConfigError"),
     "metadata.signed_manifest": ("allowed", "refused by the Guard: ConfigError"),
+    "provenance.c2pa": ("allowed", "refused by the Guard: ConfigError"),
     "media.max_pixels": ("allowed", "failed: BadInput"),
     "media.allowed_formats": ("allowed", "failed: BadInput"),
     "media.output_format": ("allowed: PNG", "allowed: JPEG"),
