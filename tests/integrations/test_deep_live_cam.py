@@ -40,18 +40,6 @@ def dlc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def still(photo: Path, path: Path) -> Path:
-    cv2.imwrite(str(path), cv2.cvtColor(load_image(photo).rgb, cv2.COLOR_RGB2BGR))
-    return path
-
-
-def set_paths(source: Path, target: Path, output: Path) -> None:
-    import modules.globals
-
-    modules.globals.source_path, modules.globals.target_path = str(source), str(target)
-    modules.globals.output_path = str(output)
-
-
 @pytest.mark.parametrize("ext", [".jpg", ".png"])  # its has_image_extension() knows no .webp
 def test_start_image_releases_the_recorded_file(
     dlc: None, guard: Guard, photos: dict[str, Path], tmp_path: Path, ext: str
@@ -59,12 +47,12 @@ def test_start_image_releases_the_recorded_file(
     import modules.core
     import modules.globals
 
-    source, target = still(photos["astronaut"], tmp_path / "source.jpg"), tmp_path / f"target{ext}"
+    source, target = tools.still(photos["astronaut"], tmp_path / "source.jpg"), tmp_path / f"target{ext}"
     cv2.imwrite(str(target), cv2.cvtColor(load_image(photos["astronaut"]).rgb, cv2.COLOR_RGB2BGR))
     out = tmp_path / "out"
     out.mkdir()
     output = out / f"swapped{ext}"
-    set_paths(source, target, output)
+    tools.set_paths("modules.globals", source, target, output)
     with dlc_guard.install(guard, model=MODEL):
         modules.core.start()
     record = guard.log.query()[-1].record
@@ -82,10 +70,10 @@ def test_start_blocked_leaves_nothing_at_the_destination(
 ) -> None:
     import modules.core
 
-    source = still(photos["astronaut"], tmp_path / "source.jpg")
-    target = still(photos["hopper"], tmp_path / "target.jpg")  # no target consent
+    source = tools.still(photos["astronaut"], tmp_path / "source.jpg")
+    target = tools.still(photos["hopper"], tmp_path / "target.jpg")  # no target consent
     output = tmp_path / "swapped.jpg"
-    set_paths(source, target, output)
+    tools.set_paths("modules.globals", source, target, output)
     with dlc_guard.install(guard, model=MODEL):
         assert modules.core.start() is None
     assert not output.exists()
@@ -100,8 +88,8 @@ def test_process_image_takes_one_source_path(
     """The tool swallows its own errors: unguarded, a list of sources writes nothing, silently."""
     from modules.processors.frame import face_swapper
 
-    source = still(photos["astronaut"], tmp_path / "source.jpg")
-    target = still(photos["astronaut"], tmp_path / "target.jpg")
+    source = tools.still(photos["astronaut"], tmp_path / "source.jpg")
+    target = tools.still(photos["astronaut"], tmp_path / "target.jpg")
     output = tmp_path / "swapped.png"
     with dlc_guard.install(guard, model=MODEL):
         assert face_swapper.process_image(str(source), str(target), str(output)) is None
@@ -114,14 +102,9 @@ def test_start_video_goes_through_run_video(
 ) -> None:
     """The tool's own video path (frames or pipes, ffmpeg, audio restored) runs in the workspace;
     the Guard checks, marks every frame and releases the clip it recorded."""
-    import modules.core
-
-    source = still(photos["astronaut"], tmp_path / "source.jpg")
-    target = tools.face_clip(load_image(photos["astronaut"]).rgb, tmp_path / "target.mp4")
-    output = tmp_path / "swapped.mp4"
-    set_paths(source, target, output)
-    with dlc_guard.install(guard, model=MODEL):
-        modules.core.start()
+    output = tools.start_on_clip(
+        dlc_guard.install(guard, model=MODEL), "modules", photos["astronaut"], photos["astronaut"], tmp_path
+    )
     record = guard.log.query()[-1].record
     assert record.decision == "allowed" and record.output is not None, record.reasons
     assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256
@@ -132,14 +115,9 @@ def test_start_video_goes_through_run_video(
 def test_start_video_blocked_leaves_nothing(
     dlc: None, guard: Guard, photos: dict[str, Path], tmp_path: Path
 ) -> None:
-    import modules.core
-
-    source = still(photos["astronaut"], tmp_path / "source.jpg")
-    target = tools.face_clip(load_image(photos["hopper"]).rgb, tmp_path / "target.mp4")  # no target consent
-    output = tmp_path / "swapped.mp4"
-    set_paths(source, target, output)
-    with dlc_guard.install(guard, model=MODEL):
-        modules.core.start()
+    installation = dlc_guard.install(guard, model=MODEL)
+    hopper = photos["hopper"]  # no target consent
+    output = tools.start_on_clip(installation, "modules", photos["astronaut"], hopper, tmp_path)
     assert not output.exists()
     assert guard.log.query()[-1].record.decision == "blocked"
     assert workspace_empty(guard)
@@ -154,7 +132,7 @@ def _live(photos: dict[str, Path], tmp_path: Path, face: str) -> list[Any]:
     import modules.globals
     import modules.ui
 
-    modules.globals.source_path = str(still(photos["astronaut"], tmp_path / "source.jpg"))
+    modules.globals.source_path = str(tools.still(photos["astronaut"], tmp_path / "source.jpg"))
     capture = cv2.VideoCapture(str(tools.face_clip(load_image(photos[face]).rgb, tmp_path / "camera.mp4")))
     frames = []
     while (frame := capture.read()[1]) is not None:

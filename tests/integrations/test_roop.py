@@ -42,18 +42,6 @@ def roop(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def jpeg(photo: Path, path: Path) -> Path:
-    cv2.imwrite(str(path), cv2.cvtColor(load_image(photo).rgb, cv2.COLOR_RGB2BGR))
-    return path
-
-
-def set_paths(source: Path, target: Path, output: Path) -> None:
-    import roop.globals
-
-    roop.globals.source_path, roop.globals.target_path = str(source), str(target)
-    roop.globals.output_path = str(output)
-
-
 @pytest.mark.parametrize("ext", [".jpg", ".png"])
 def test_start_image_releases_what_the_last_processor_wrote(
     roop: None, guard: Guard, photos: dict[str, Path], tmp_path: Path, ext: str
@@ -62,12 +50,12 @@ def test_start_image_releases_what_the_last_processor_wrote(
     import roop.core
     import roop.globals
 
-    source, target = jpeg(photos["astronaut"], tmp_path / "source.jpg"), tmp_path / f"target{ext}"
+    source, target = tools.still(photos["astronaut"], tmp_path / "source.jpg"), tmp_path / f"target{ext}"
     cv2.imwrite(str(target), cv2.cvtColor(load_image(photos["astronaut"]).rgb, cv2.COLOR_RGB2BGR))
     out = tmp_path / "out"
     out.mkdir()
     output = out / f"swapped{ext}"
-    set_paths(source, target, output)
+    tools.set_paths("roop.globals", source, target, output)
     with roop_guard.install(guard, model=MODEL) as installation:
         assert "roop.core.start" in installation.patched
         roop.core.start()
@@ -90,10 +78,10 @@ def test_start_blocked_leaves_nothing_at_the_destination(
     """Unguarded, roop's ``shutil.copy2(target, output)`` puts the unswapped target at the output."""
     import roop.core
 
-    source = jpeg(photos["astronaut"], tmp_path / "source.jpg")
-    target = jpeg(photos["hopper"], tmp_path / "target.jpg")  # no target consent
+    source = tools.still(photos["astronaut"], tmp_path / "source.jpg")
+    target = tools.still(photos["hopper"], tmp_path / "target.jpg")  # no target consent
     output = tmp_path / "swapped.jpg"
-    set_paths(source, target, output)
+    tools.set_paths("roop.globals", source, target, output)
     with roop_guard.install(guard, model=MODEL):
         assert roop.core.start() is None  # roop's convention: a status line, no traceback
     assert not output.exists()
@@ -107,12 +95,12 @@ def test_process_image_takes_one_source_path(
 ) -> None:
     from roop.processors.frame import face_swapper
 
-    source = jpeg(photos["astronaut"], tmp_path / "source.jpg")
-    target = jpeg(photos["astronaut"], tmp_path / "target.jpg")
+    source = tools.still(photos["astronaut"], tmp_path / "source.jpg")
+    target = tools.still(photos["astronaut"], tmp_path / "target.jpg")
     output, blocked = tmp_path / "swapped.jpg", tmp_path / "blocked.jpg"
     with roop_guard.install(guard, model=MODEL):
         assert face_swapper.process_image(str(source), str(target), str(output)) is None
-        hopper = jpeg(photos["hopper"], tmp_path / "hopper.jpg")
+        hopper = tools.still(photos["hopper"], tmp_path / "hopper.jpg")
         assert face_swapper.process_image(str(source), str(hopper), str(blocked)) is None
     record = guard.log.query()[-2].record
     assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256  # type: ignore[union-attr]
@@ -124,14 +112,9 @@ def test_start_video_goes_through_run_video(
 ) -> None:
     """The tool's own video path (frames or pipes, ffmpeg, audio restored) runs in the workspace;
     the Guard checks, marks every frame and releases the clip it recorded."""
-    import roop.core
-
-    source = jpeg(photos["astronaut"], tmp_path / "source.jpg")
-    target = tools.face_clip(load_image(photos["astronaut"]).rgb, tmp_path / "target.mp4")
-    output = tmp_path / "swapped.mp4"
-    set_paths(source, target, output)
-    with roop_guard.install(guard, model=MODEL):
-        roop.core.start()
+    output = tools.start_on_clip(
+        roop_guard.install(guard, model=MODEL), "roop", photos["astronaut"], photos["astronaut"], tmp_path
+    )
     record = guard.log.query()[-1].record
     assert record.decision == "allowed" and record.output is not None, record.reasons
     assert hashlib.sha256(output.read_bytes()).hexdigest() == record.output.sha256
@@ -142,14 +125,9 @@ def test_start_video_goes_through_run_video(
 def test_start_video_blocked_leaves_nothing(
     roop: None, guard: Guard, photos: dict[str, Path], tmp_path: Path
 ) -> None:
-    import roop.core
-
-    source = jpeg(photos["astronaut"], tmp_path / "source.jpg")
-    target = tools.face_clip(load_image(photos["hopper"]).rgb, tmp_path / "target.mp4")  # no target consent
-    output = tmp_path / "swapped.mp4"
-    set_paths(source, target, output)
-    with roop_guard.install(guard, model=MODEL):
-        roop.core.start()
+    installation = roop_guard.install(guard, model=MODEL)
+    hopper = photos["hopper"]  # no target consent
+    output = tools.start_on_clip(installation, "roop", photos["astronaut"], hopper, tmp_path)
     assert not output.exists()
     assert guard.log.query()[-1].record.decision == "blocked"
     assert workspace_empty(guard)
@@ -167,7 +145,7 @@ def test_a_file_written_at_the_real_destination_by_a_failed_run_is_removed(
         shutil.copy2(target_path, output)  # the unswapped copy, at the real destination
         raise RuntimeError("the model ran out of memory")
 
-    source = jpeg(photos["astronaut"], tmp_path / "source.jpg")
+    source = tools.still(photos["astronaut"], tmp_path / "source.jpg")
     with pytest.raises(RuntimeError, match="out of memory"):
         process_image(str(source), str(source), str(output))
     assert not output.exists()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import sys
 import types
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,8 @@ import dlib
 import face_recognition_models
 import numpy as np
 import pytest
+
+from fusionguard.media import load_image
 
 THIRD_PARTY = Path(__file__).resolve().parent.parent / "third_party"
 FACEFUSION = {"3.8.1": THIRD_PARTY / "facefusion-3.8.1", "3.3.2": THIRD_PARTY / "facefusion-3.3.2"}
@@ -308,6 +311,37 @@ def face_clip(photo_rgb: np.ndarray, path: Path) -> Path:
     top = int(np.clip((y1 + y2) // 2 - side // 2, 0, photo_rgb.shape[0] - side))
     crop = photo_rgb[top : top + side, left : left + side]
     return make_clip(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), path)
+
+
+def still(photo: Path, path: Path) -> Path:
+    """The photo written by OpenCV, as roop and Deep-Live-Cam write their files."""
+    cv2.imwrite(str(path), cv2.cvtColor(load_image(photo).rgb, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def set_paths(globals_module: str, source: Path, target: Path, output: Path) -> None:
+    """Point a roop-style tool's globals (``roop.globals``; Deep-Live-Cam's fork: ``modules.globals``)
+    at these files, as its CLI or window does before ``start()``."""
+    tool = importlib.import_module(globals_module)
+    tool.source_path, tool.target_path, tool.output_path = str(source), str(target), str(output)
+
+
+def start_on_clip(
+    installation: contextlib.AbstractContextManager[Any],
+    package: str,
+    source_photo: Path,
+    face_photo: Path,
+    tmp_path: Path,
+) -> Path:
+    """Run a roop-style tool's own ``<package>.core.start()`` on a 1 s clip of ``face_photo``'s face
+    with ``source_photo`` as the source, inside ``installation``; returns the output path."""
+    source = still(source_photo, tmp_path / "source.jpg")
+    target = face_clip(load_image(face_photo).rgb, tmp_path / "target.mp4")
+    output = tmp_path / "swapped.mp4"
+    set_paths(f"{package}.globals", source, target, output)
+    with installation:
+        importlib.import_module(f"{package}.core").start()
+    return output
 
 
 class StandInFaceAnalysis:
