@@ -107,7 +107,7 @@ def witnessing(home: Path, log: AuditLog, *, now: datetime) -> dict[str, Any] | 
     configured = load_witnessing(home)
     if configured is None:
         return None
-    report = witness_report(log, configured.policy, online=False)
+    report = witness_report(log, configured.policy, online=False, newest_only=True)
     return {**report.to_json(now), "problems": [str(p) for p in report.problems]}
 
 

@@ -23,7 +23,7 @@ from fusionguard.audit.log import AuditLog
 from fusionguard.errors import Problem
 from fusionguard.store.models import WitnessCosignature
 from fusionguard.witness.cosignature import NoteError, SignedNote, split_note
-from fusionguard.witness.policy import WitnessPolicy
+from fusionguard.witness.policy import PolicyWitness, WitnessPolicy
 
 __all__ = ["WitnessReport", "WitnessedCheckpoint", "witness_report", "witnessed_checkpoints"]
 
@@ -90,15 +90,38 @@ class WitnessReport:
 
 
 def witnessed_checkpoints(
-    log: AuditLog, policy: WitnessPolicy
+    log: AuditLog, policy: WitnessPolicy, *, newest_only: bool = False
 ) -> tuple[list[WitnessedCheckpoint], list[Problem]]:
-    """Every stored checkpoint with its verified cosignatures, oldest first, and any bad cosignature."""
+    """Every stored checkpoint with its verified cosignatures, oldest first, and any bad cosignature.
+
+    ``newest_only``: read newest first and stop below the newest checkpoint that meets the quorum
+    (the dashboard's figures; a witness adds a row every round, so reading them all grows with the
+    log's age). Bad cosignatures are then reported only among the rows read.
+    """
     by_key_name = policy.by_key_name()
+    order = WitnessCosignature.tree_size.desc() if newest_only else WitnessCosignature.tree_size
     with log.engine.connect() as connection:
-        rows = connection.execute(select(WitnessCosignature).order_by(WitnessCosignature.tree_size)).all()
+        rows = connection.execution_options(stream_results=True).execute(
+            select(WitnessCosignature).order_by(order)
+        )
+        found, problems = _verify_rows(rows, by_key_name, policy if newest_only else None)
+    return sorted(found.values(), key=lambda c: c.tree_size), problems
+
+
+def _verify_rows(
+    rows: Any, by_key_name: dict[str, PolicyWitness], stop_at_quorum: WitnessPolicy | None
+) -> tuple[dict[int, WitnessedCheckpoint], list[Problem]]:
     found: dict[int, WitnessedCheckpoint] = {}
     problems: list[Problem] = []
+    current: WitnessedCheckpoint | None = None
     for row in rows:
+        if (
+            stop_at_quorum is not None
+            and current is not None
+            and current.tree_size != int(row.tree_size)
+            and stop_at_quorum.satisfied(set(current.cosigners))
+        ):
+            break  # every row of the newest quorum checkpoint, and of all newer ones, is read
         witness = by_key_name.get(str(row.witness))
         try:
             note = split_note(str(row.note))
@@ -106,6 +129,7 @@ def witnessed_checkpoints(
             problems.append(Problem("bad cosignature", f"stored checkpoint {row.tree_size}: {error}"))
             continue
         entry = found.setdefault(int(row.tree_size), WitnessedCheckpoint(int(row.tree_size), note, {}))
+        current = entry
         if witness is None:
             continue  # a witness no longer in the policy: its cosignature is kept, not counted
         try:
@@ -118,7 +142,7 @@ def witnessed_checkpoints(
             continue
         entry.cosigners[witness.name] = timestamp
         entry.note = SignedNote(entry.note.body, (*entry.note.signatures, line))
-    return list(found.values()), problems
+    return found, problems
 
 
 def _log_signed(note: SignedNote, origin: str) -> str:
@@ -127,11 +151,18 @@ def _log_signed(note: SignedNote, origin: str) -> str:
 
 
 def witness_report(
-    log: AuditLog, policy: WitnessPolicy, *, online: bool = True, timeout: float = 5.0
+    log: AuditLog,
+    policy: WitnessPolicy,
+    *,
+    online: bool = True,
+    timeout: float = 5.0,
+    newest_only: bool = False,
 ) -> WitnessReport:
+    """``newest_only``: see :func:`witnessed_checkpoints` (``notes`` and each witness's stored size
+    then cover only the checkpoints read)."""
     origin, head_size, _ = log.state()
     report = WitnessReport(policy.quorum, head_size)
-    checkpoints, report.problems = witnessed_checkpoints(log, policy)
+    checkpoints, report.problems = witnessed_checkpoints(log, policy, newest_only=newest_only)
     for checkpoint in checkpoints:
         report.notes.append(_log_signed(checkpoint.note, origin))
         if policy.satisfied(set(checkpoint.cosigners)):
