@@ -39,10 +39,10 @@ def record_summary(stored: StoredRecord) -> dict[str, Any]:
     }
 
 
-def _referring(log: AuditLog, record_id: str, kind: str) -> list[StoredRecord]:
+def _referring(log: AuditLog, record_id: str, *kinds: str) -> list[StoredRecord]:
     query = (
         select(AuditRow)
-        .where(AuditRow.kind == kind)
+        .where(AuditRow.kind.in_(kinds))
         .where(AuditRow.refers_to == record_id)
         .order_by(AuditRow.seq)
     )
@@ -75,10 +75,11 @@ def check_takedown(log: AuditLog, key: str, reason: str) -> StoredRecord:
         raise BadInput(
             f"record {record_id} was blocked: it released no output, so there is nothing to take down"
         )
-    for kind, done in (("takedown", "was already taken down"), ("release", "was never released")):
-        earlier = _referring(log, record_id, kind)
-        if earlier:
-            raise BadInput(f"record {record_id} {done} (seq {earlier[0].seq}); nothing appended")
+    done = {"takedown": "was already taken down", "release": "was never released"}
+    earlier = _referring(log, record_id, *done)
+    if earlier:
+        first = earlier[0]
+        raise BadInput(f"record {record_id} {done[first.record.kind]} (seq {first.seq}); nothing appended")
     return target
 
 
