@@ -53,3 +53,24 @@ def test_admin_actions_are_signed_queried_and_verified(db_url: str, ring: KeyRin
         assert report.ok, report.problems
     finally:
         log.close()
+
+
+def test_a_takedown_is_refused_for_an_output_that_was_never_released(db_url: str, ring: KeyRing) -> None:
+    from fusionguard.audit.operations import check_takedown, file_takedown
+    from fusionguard.audit.record import not_released_record
+    from fusionguard.errors import BadInput
+    from tests.audit.records import run_record
+
+    log = AuditLog.open(db_url, ring)
+    try:
+        kept, lost = run_record(1, WHEN), run_record(2, WHEN)
+        log.append_many([kept, lost])
+        log.append(not_released_record(lost.record_id, "killed before the rename", actor="t", timestamp=WHEN))
+        with pytest.raises(BadInput, match=r"was never released \(seq 2\); nothing appended"):
+            check_takedown(log, lost.record_id, "report 1")
+        file_takedown(log, kept.record_id, "report 2", actor="t", now=WHEN)
+        with pytest.raises(BadInput, match=r"was already taken down \(seq 3\); nothing appended"):
+            check_takedown(log, kept.record_id, "report 3")
+        assert log.count() == 4
+    finally:
+        log.close()
