@@ -67,7 +67,9 @@ def make_guard(
     faces: DlibBackend,
     nsfw: Any,
     policy: Policy | None = None,
+    **options: Any,
 ) -> Guard:
+    """A Guard on the test home; ``options`` go to :class:`Guard` (``c2pa_signer=...``, say)."""
     log = AuditLog.open(db_url, ring, clock=clock, witness_path=home / "log-head.note")
     return Guard(
         policy=policy or Policy.default(),
@@ -81,7 +83,15 @@ def make_guard(
         workspaces=WorkspaceManager(home / "workspaces"),
         clock=clock,
         actor="test",
+        **options,
     )
+
+
+def enrol_pair(guard: Guard, faces: DlibBackend, photos: dict[str, Path]) -> None:
+    """Eileen Collins (``photos["astronaut"]``) may be a source and a target; Grace Hopper
+    (``photos["hopper"]``) only a source."""
+    enrol_photos(guard.registry, faces, "Eileen Collins", [photos["astronaut"]], roles=["source", "target"])
+    enrol_photos(guard.registry, faces, "Grace Hopper", [photos["hopper"]], roles=["source"])
 
 
 @pytest.fixture
@@ -95,8 +105,7 @@ def guard(
     photos: dict[str, Path],
 ) -> Guard:
     g = make_guard(db_url, home, ring, clock, faces, nsfw)
-    enrol_photos(g.registry, faces, "Eileen Collins", [photos["astronaut"]], roles=["source", "target"])
-    enrol_photos(g.registry, faces, "Grace Hopper", [photos["hopper"]], roles=["source"])
+    enrol_pair(g, faces, photos)
     return g
 
 

@@ -23,13 +23,12 @@ from fusionguard.faces import DlibBackend
 from fusionguard.guard import Guard
 from fusionguard.media import encode_image
 from fusionguard.policy import Policy
-from fusionguard.registry import enrol_photos
 from fusionguard.stream import StreamSession, wrap_process_frame, wrap_process_stream_frame, wrap_swap_face
 from fusionguard.watermark import detect_frames
 from tests import testdata
 from tests.conftest import FixedClock
 from tests.support.clips import camera_frames
-from tests.test_guard import make_guard
+from tests.test_guard import enrol_pair, make_guard
 
 pytestmark = pytest.mark.slow
 MODEL = ModelInfo("fusionguard-demo-swap", "1.0", "apache-2.0")
@@ -76,8 +75,7 @@ def stream_guard(
 ) -> Guard:
     policy = Policy.from_mapping({"name": "live", "version": 1, "stream": stream}) if stream else None
     guard = make_guard(db_url, home, ring, clock, faces, nsfw, policy)
-    enrol_photos(guard.registry, faces, "Eileen Collins", [photos["astronaut"]], roles=["source", "target"])
-    enrol_photos(guard.registry, faces, "Grace Hopper", [photos["hopper"]], roles=["source"])
+    enrol_pair(guard, faces, photos)
     return guard
 
 

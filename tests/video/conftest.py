@@ -11,9 +11,8 @@ from fusionguard.checks.nsfw import OpenNsfwOnnx
 from fusionguard.faces import DlibBackend
 from fusionguard.guard import Guard
 from fusionguard.media import encode_image
-from fusionguard.registry import enrol_photos
 from tests.conftest import FixedClock
-from tests.test_guard import make_guard
+from tests.test_guard import enrol_pair, make_guard
 from tests.video.clips import astronaut, hopper, portrait_frames, write_clip
 
 
@@ -48,8 +47,5 @@ def video_guard(
     portraits: dict[str, Path],
 ) -> Guard:
     guard = make_guard(db_url, home, ring, clock, faces, nsfw)
-    enrol_photos(
-        guard.registry, faces, "Eileen Collins", [portraits["astronaut"]], roles=["source", "target"]
-    )
-    enrol_photos(guard.registry, faces, "Grace Hopper", [portraits["hopper"]], roles=["source"])
+    enrol_pair(guard, faces, portraits)
     return guard
