@@ -13,9 +13,9 @@ tensorflow, opennsfw2, customtkinter, ...) are not installed: placeholders go in
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import sys
+import threading
 import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -33,11 +33,20 @@ THIRD_PARTY = Path(__file__).resolve().parent.parent / "third_party"
 FACEFUSION = {"3.8.1": THIRD_PARTY / "facefusion-3.8.1", "3.3.2": THIRD_PARTY / "facefusion-3.3.2"}
 
 
-@functools.cache
+_per_thread = threading.local()
+
+
 def _dlib() -> tuple[Any, Any]:
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(
-        face_recognition_models.pose_predictor_model_location()
-    )
+    """dlib's detector and landmark predictor for this thread. The tools call their face models from
+    a thread pool (FaceFusion's video workers); the ONNX sessions they stand in for allow that, one
+    dlib detector shared by several threads does not (it aborted the process in a CI run)."""
+    if not hasattr(_per_thread, "models"):
+        _per_thread.models = (
+            dlib.get_frontal_face_detector(),
+            dlib.shape_predictor(face_recognition_models.pose_predictor_model_location()),
+        )
+    models: tuple[Any, Any] = _per_thread.models
+    return models
 
 
 def detect(frame_bgr: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
