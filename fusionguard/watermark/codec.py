@@ -22,15 +22,19 @@ Embedding
     40.3 dB.
 
 Detection
-    The whitened luma's autocorrelation reveals the tile lattice (scale, rotation, shear; see
-    :mod:`.geometry`); the image is folded modulo each candidate lattice (and the neighbours of
+    The whitened luma's autocorrelation reveals the tile lattice (scale, rotation, shear, aspect
+    change; see :mod:`.geometry`, which proposes square lattices and general ones spanned by pairs
+    of peaks); the image is folded modulo each candidate lattice (and the neighbours of
     the best ones in the scale family, which the autocorrelation can confuse with it when the
     mark is weak), the folded tile is tried
     in its 8 dihedral orientations (basis order/sign and mirror) and cross-correlated with the sync
     template to find the cyclic shift. The ``DECODE_TRIALS`` best hypotheses by sync score are
     Viterbi-decoded and checked, and so is the aperiodic layer read at the identity geometry
-    (whitened luma summed per chip, times the keyed sign, added up per coded bit): that makes
-    ``IMAGE_HYPOTHESES`` = 9 decoded hypotheses per image.
+    (whitened luma summed per chip, times the keyed sign, added up per coded bit). When none of
+    those is a detection, each of ``WINDOW_HYPOTHESES`` = 9 half-size windows (a 3x3 grid) is
+    searched on its own and its best hypothesis decoded: a marked picture pasted into a larger one
+    (a collage) or one whose geometry varies across the frame (perspective) shows one lattice
+    locally. That makes ``IMAGE_HYPOTHESES`` = 8 + 1 + 9 = 18 decoded hypotheses per image.
 
 Null model and false-alarm probability
     Under H0 (the image carries no watermark for this key) the decoded 64-bit payload of any
@@ -38,18 +42,20 @@ Null model and false-alarm probability
     a keyed BLAKE2b that image content cannot predict. Hence the number ``d`` of check-bit
     mismatches is Binomial(48, 1/2) for every decoded hypothesis, however the hypotheses were
     chosen (selection uses only the sync template; the aperiodic hypothesis is fixed in advance).
-    The reported false-alarm probability is the union bound over the ``IMAGE_HYPOTHESES`` = 9
-    decoded hypotheses (8 from the geometry search, 1 aperiodic),
-    ``min(1, 9 * P[Binomial(48, 1/2) <= d])``, and :meth:`WatermarkCodec.detect` reports a
+    The reported false-alarm probability is the union bound over the ``IMAGE_HYPOTHESES`` = 18
+    decoded hypotheses (8 from the geometry search, 1 aperiodic, 9 from the windows; every one is
+    counted even when the windows are not searched, a conservative bound),
+    ``min(1, 18 * P[Binomial(48, 1/2) <= d])``, and :meth:`WatermarkCodec.detect` reports a
     detection only when it is at most ``FALSE_ALARM_THRESHOLD`` = 1e-10, which is still exactly
-    ``d <= 2`` (9 * 1177 / 2**48 = 3.8e-11; ``d = 3`` would give 5.9e-10). A perfect read reports
-    9 / 2**48 = 3.2e-14.
+    ``d <= 2`` (18 * 1177 / 2**48 = 7.5e-11; ``d = 3`` would give 1.2e-9). A perfect read reports
+    18 / 2**48 = 6.4e-14.
     The benchmark checks the model on thousands of unmarked and attacked crops (histogram of ``d``
     against the binomial and a KS test of its randomised probability-integral transform).
-    The geometry search itself (up to 12 lattices -- 4 from the autocorrelation plus the scale
-    family of the best 2 -- x 8 orientations x 4096 shifts, stopping early once the sync score is
-    unmistakable) only ranks hypotheses; it cannot raise the bound because only the 8 decoded ones
-    are ever accepted, and ``d`` of each is Binomial(48, 1/2) however they were selected.
+    The geometry search itself (up to 18 lattices -- 4 square ones from the autocorrelation, 2
+    general ones, the scale family of the best 2 square and the best general one -- x 8
+    orientations x 4096 shifts, stopping early once the sync score is unmistakable) only ranks
+    hypotheses; it cannot raise the bound because only the decoded ones are ever accepted, and
+    ``d`` of each is Binomial(48, 1/2) however they were selected.
     Video clips (:mod:`.frames`) carry only the periodic layer and keep their own count.
 
 Keying
@@ -88,9 +94,15 @@ MIN_SIZE = 256
 MIN_DETECT_SIZE = 192
 FALSE_ALARM_THRESHOLD = 1e-10
 DECODE_TRIALS = 8
-# Hypotheses decoded per still image: the DECODE_TRIALS best of the geometry search, plus the
-# aperiodic layer read at the identity geometry (:mod:`.aperiodic`).
-IMAGE_HYPOTHESES = DECODE_TRIALS + 1
+# Windows of half the image's size (on a 3x3 grid) searched on their own when the whole image
+# gives no detection: a marked picture pasted into another one (a collage), or one whose geometry
+# varies across the frame (a perspective), shows one lattice locally. Each decodes one hypothesis.
+WINDOW_GRID = 3
+WINDOW_HYPOTHESES = WINDOW_GRID * WINDOW_GRID
+WINDOW_LATTICES = 2  # lattices folded per window (the most plausible ones)
+# Hypotheses decoded per still image: the DECODE_TRIALS best of the geometry search, the aperiodic
+# layer read at the identity geometry (:mod:`.aperiodic`) and the best of each window.
+IMAGE_HYPOTHESES = DECODE_TRIALS + 1 + WINDOW_HYPOTHESES
 # RMS of the aperiodic layer (added to the periodic tile's TARGET_RMS: PSNR about 40.3 dB in all).
 APERIODIC_RMS = 0.85
 TARGET_RMS = 2.3  # per-channel RMS of the change before rounding; PSNR ~ 40.8 dB after it
@@ -282,7 +294,26 @@ class WatermarkCodec:
         white = whiten(luma)
         found = self._search(white, factor, trials=IMAGE_HYPOTHESES)
         identity = self._identity(white, h, w, factor)
-        return found if identity is None else [*found, identity]
+        found = found if identity is None else [*found, identity]
+        if any(c.false_alarm_probability <= FALSE_ALARM_THRESHOLD for c in found):
+            return found
+        return found + self._windows(white, factor)
+
+    def _windows(self, white: FloatArray, factor: int) -> list[_Candidate]:
+        """The best hypothesis of each of the WINDOW_GRID x WINDOW_GRID half-size windows."""
+        h, w = white.shape
+        wh, ww = h // 2, w // 2
+        if min(wh, ww) * factor < MIN_DETECT_SIZE:
+            return []
+        out = []
+        for i in range(WINDOW_GRID):
+            for j in range(WINDOW_GRID):
+                top, left = i * (h - wh) // (WINDOW_GRID - 1), j * (w - ww) // (WINDOW_GRID - 1)
+                window = np.ascontiguousarray(white[top : top + wh, left : left + ww])
+                out += self._search(
+                    window, factor, trials=IMAGE_HYPOTHESES, decode=1, lattices_at_most=WINDOW_LATTICES
+                )
+        return out
 
     def _identity(self, white: FloatArray, height: int, width: int, factor: int) -> _Candidate | None:
         """The aperiodic layer decoded at the identity geometry (the image as embedded, or cropped at
@@ -311,19 +342,25 @@ class WatermarkCodec:
         factor: float = 1.0,
         power: FloatArray | None = None,
         trials: int = DECODE_TRIALS,
+        decode: int = DECODE_TRIALS,
+        lattices_at_most: int | None = None,
     ) -> list[_Candidate]:
         """Geometry search and decoding on a whitened luma (see :func:`.geometry.whiten`).
 
         ``factor`` maps its pixels back to the caller's (geometry is reported in those units).
         Also used by :mod:`.frames` on the sum of many whitened frames, with ``power`` the sum of
         their power spectra for the lattice search. ``trials``: the number of hypotheses the
-        caller decodes in all (the union bound's factor for the false-alarm probability).
+        caller decodes in all (the union bound's factor for the false-alarm probability);
+        ``decode``: how many of them this search decodes (the best by sync score);
+        ``lattices_at_most``: fold only the first lattices found (the most plausible).
         """
         half: FloatArray | None = None
         found: list[tuple[float, npt.NDArray[np.complex128], float, float, npt.NDArray[np.float64]]] = []
         lattices = lattice_candidates(white)
         if power is not None:  # then also the lattices seen in the summed spectra
             lattices = itertools.chain(lattices, lattice_candidates(white, power=power))
+        if lattices_at_most is not None:
+            lattices = itertools.islice(lattices, lattices_at_most)
         for basis in lattices:
             if np.sqrt(abs(np.linalg.det(basis))) >= COARSE_FOLD_PERIOD:
                 # Large tiles: fold the half-size image (4 times fewer pixels). The watermark band
@@ -352,7 +389,7 @@ class WatermarkCodec:
         if not found:
             return []
         found.sort(key=lambda item: -item[0])
-        chosen = found[:DECODE_TRIALS]
+        chosen = found[:decode]
         aligned = np.stack([self._shift(spectrum, sy, sx).ravel() for _, spectrum, sy, sx, _ in chosen])
         soft = aligned @ self._bit_filters.T
         words = ecc.viterbi_decode(soft) ^ self._mask

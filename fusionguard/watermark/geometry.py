@@ -8,7 +8,10 @@ that lattice whatever scaling, rotation, shift or crop the image went through. T
 2. computes the autocorrelation by FFT (Wiener-Khinchin) with a compressed power spectrum
    (square root of the magnitude) so that strong image frequencies do not drown the lattice lines;
 3. takes the strongest local maxima in an annulus of plausible periods as candidate first basis
-   vectors, completes each with the peak near its 90-degree rotation, and refines the basis: a
+   vectors, completes each with the peak near its 90-degree rotation (square lattices), and also
+   pairs the strongest peaks into general lattices (an aspect change or shear makes the tiles
+   parallelograms), reduces each basis (Lagrange-Gauss: shortest, most nearly orthogonal, which is
+   how the tile was laid out) and refines it: a
    least-squares fit to the near peaks, then a pattern search maximising the autocorrelation
    summed over all lattice points within reach (far points pin the period down to a small
    fraction of a pixel, which matters when many tiles are folded; summing rather than picking
@@ -38,6 +41,9 @@ MAX_PERIOD = 320.0  # 128-px tiles enlarged 2.5 times
 PEAK_CANDIDATES = 16
 SPECTRAL_SMOOTHING = 4.0
 FINEST_FRACTION = 0.7
+AFFINE_PEAKS = 24  # strongest autocorrelation peaks: their halves and the shortest are paired
+AFFINE_SHORTEST = 16  # into general lattices
+AFFINE_CANDIDATES = 2  # general lattices tried after the square ones
 FAMILY_OF = 2  # the best lattices whose scale family (_FAMILY) is also tried
 # Bases of related lattices, relative to a found basis: the coarser diagonal lattice (every other
 # point, period x sqrt 2), the doubled one, the finer diagonal one and the halved one.
@@ -226,7 +232,8 @@ def lattice_candidates(
     zone = half & (radius >= MIN_PERIOD) & (radius <= max_period)
     is_peak = (cv2.dilate(window, np.ones((7, 7), np.uint8)) == window) & zone
     values = window[is_peak]
-    order = np.argsort(values)[::-1][:PEAK_CANDIDATES]
+    everything = np.argsort(values)[::-1]
+    order = everything[:PEAK_CANDIDATES]
     peaks = np.stack([xx[is_peak][order], yy[is_peak][order]], axis=1).astype(np.float64)
     if len(peaks) == 0:
         return
@@ -254,7 +261,8 @@ def lattice_candidates(
     def add(basis: Basis) -> bool:
         if any(_same(other, basis) for other in found):
             return False
-        basis, _ = _refine(surface, basis, max_lag)
+        basis, _ = _refine(surface, _reduce(basis), max_lag)
+        basis = _reduce(basis)
         period = float(np.sqrt(abs(np.linalg.det(basis))))
         if not np.all(np.isfinite(basis)) or not MIN_PERIOD <= period <= max_period:
             return False
@@ -268,13 +276,69 @@ def lattice_candidates(
             break
         if add(bases[i]):
             yield found[-1]
+    # General (affine) lattices: an image stretched in one direction (aspect-ratio change, a
+    # shear) has tiles that are no longer square, so the 90-degree completion above misses the
+    # second basis vector. Pairs of the strongest peaks (and their halves) span those lattices.
+    strong = np.stack(
+        [xx[is_peak][everything[:AFFINE_PEAKS]], yy[is_peak][everything[:AFFINE_PEAKS]]], axis=1
+    )
+    affine = _pair_bases(np.concatenate([strong, strong / 2]).astype(np.float64), max_period)
+    general: list[Basis] = []
+    if affine:
+        _, pair_contrast = _lattice_stats(surface, affine, max_lag)
+        for i in np.argsort(pair_contrast)[::-1].tolist():
+            if len(general) >= AFFINE_CANDIDATES or pair_contrast[i] <= 0:
+                break
+            if add(affine[i]):
+                general.append(found[-1])
+                yield found[-1]
     # The autocorrelation cannot always tell the lattice from its neighbours in the scale family:
     # a lattice with the half-way (diagonal) points added, or with every other point removed, can
     # score as high when the watermark is weak. Their sync scores at folding decide; add them.
-    for basis in found[:FAMILY_OF]:
+    for basis in [*found[:FAMILY_OF], *general[:1]]:
         for relative in _FAMILY:
             if add(basis @ relative):
                 yield found[-1]
+
+
+def _reduce(basis: Basis) -> Basis:
+    """The Lagrange-Gauss reduced basis of the same lattice (shortest, most nearly orthogonal).
+
+    Folding modulo a lattice gives the embedded tile only for the basis it was embedded on (up to
+    the 8 dihedral orientations the sync search tries): another basis of the same lattice, such as
+    (a, b - a), shears the folded tile. The embedded basis is orthogonal, and an aspect change,
+    rotation or mild shear keeps it the reduced one."""
+    a, b = basis[:, 0].copy(), basis[:, 1].copy()
+    for _ in range(16):
+        if a @ a > b @ b:
+            a, b = b, a
+        m = round(float(a @ b) / float(a @ a))
+        if m == 0:
+            break
+        b = b - m * a
+    if a[0] * b[1] - a[1] * b[0] < 0:
+        b = -b
+    return np.stack([a, b], axis=1)
+
+
+def _pair_bases(vectors: npt.NDArray[np.float64], max_period: float) -> list[Basis]:
+    """Bases made of two of ``vectors`` (a reduced, right-handed pair of plausible tile sides).
+
+    Kept: both sides of plausible length, at 45 to 135 degrees to each other and at most twice as
+    long as each other (an aspect change of 2x or a shear of 45 degrees at most)."""
+    lengths = np.hypot(vectors[:, 0], vectors[:, 1])
+    keep = (lengths >= MIN_PERIOD) & (lengths <= max_period)
+    vectors = vectors[keep][np.argsort(lengths[keep])[:AFFINE_SHORTEST]]
+    out: list[Basis] = []
+    for i in range(len(vectors)):
+        for j in range(i + 1, len(vectors)):
+            a, b = vectors[i], vectors[j]
+            la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+            cross = float(a[0] * b[1] - a[1] * b[0])
+            if abs(cross) < 0.7071 * la * lb or max(la, lb) > 2 * min(la, lb):
+                continue
+            out.append(np.stack([a, b] if cross > 0 else [b, a], axis=1))
+    return out
 
 
 _ON = np.array([(a, b) for a in range(-3, 4) for b in range(0, 4) if b > 0 or a > 0], float)
