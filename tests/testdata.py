@@ -244,6 +244,11 @@ def _skimage(name: str) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(loader()))
 
 
+def skimage_image(name: str) -> np.ndarray:
+    """One of skimage.data's bundled images by name (e.g. ``gravel``, ``clock``), as shipped."""
+    return _skimage(name)
+
+
 def astronaut() -> np.ndarray:
     """skimage's astronaut (Eileen Collins), 512x512 RGB, one face."""
     return _skimage("astronaut")
