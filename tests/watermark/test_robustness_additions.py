@@ -16,19 +16,11 @@ from fusionguard.watermark import FALSE_ALARM_THRESHOLD, WatermarkCodec
 from fusionguard.watermark.codec import IMAGE_HYPOTHESES
 from fusionguard.watermark.geometry import _reduce, _same
 from tests import testdata
+from tests.watermark.test_watermark import square
 
 KEY = b"fusionguard-robustness-test-key-1"
 PAYLOAD = 0x0DD5_EED5_2026_1203
 Image8 = npt.NDArray[np.uint8]
-
-
-def square(image: Image8, size: int) -> Image8:
-    h, w = image.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    crop = np.ascontiguousarray(image[top : top + side, left : left + side])
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
-    return np.asarray(cv2.resize(crop, (size, size), interpolation=interp), np.uint8)
 
 
 @pytest.fixture(scope="module")
