@@ -71,6 +71,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fg-bench-verdicts-"))
     rng = np.random.default_rng(3)
     outcome: dict[str, Counter[str]] = {kind: Counter() for kind in EXPECTED}
+    unexpected: list[str] = []  # "kind photo: verdict" for every verdict not among the expected
     raw_forged_reads = 0
     forged_total = 0
     try:
@@ -111,33 +112,35 @@ def main() -> None:
         tracer = Tracer(log, codec)
         innocents = [at_least_256(photo(name)) for name in HELD_OUT_PHOTOS]
 
-        def judge(kind: str, rgb: np.ndarray, record_id: str | None) -> None:
+        def judge(kind: str, rgb: np.ndarray, record_id: str | None, name: str) -> None:
             result = tracer.trace(rgb, kind)
             verdict = result.verdict
             if result.found and result.matches[0].record_id != record_id:
                 verdict += "_WRONG_RECORD"
             outcome[kind][verdict] += 1
+            if verdict not in EXPECTED[kind]:
+                unexpected.append(f"{kind} {name}: {verdict}")
 
-        for _name, (marked, record_id) in outputs.items():
-            judge("copy", jpeg(marked, 85), record_id)
+        for name, (marked, record_id) in outputs.items():
+            judge("copy", jpeg(marked, 85), record_id, name)
             h, w = marked.shape[:2]
             side_h, side_w = h // 2, w // 2
             y, x = int(rng.uniform(0, h - side_h)), int(rng.uniform(0, w - side_w))
             crop = cv2.resize(marked[y : y + side_h, x : x + side_w], None, fx=0.9, fy=0.9)
-            judge("crop", jpeg(crop, 85), record_id)
+            judge("crop", jpeg(crop, 85), record_id, name)
             blurred = cv2.GaussianBlur(marked, (0, 0), 2.5).astype(np.float64)
             noisy = np.clip(blurred + rng.normal(0, 6, blurred.shape), 0, 255).round().astype(np.uint8)
-            judge("stripped", jpeg(noisy, 60), record_id)
+            judge("stripped", jpeg(noisy, 60), record_id, name)
             source = jpeg(marked, 90)
             residual = source.astype(np.float64) - cv2.GaussianBlur(source, (0, 0), 2.0).astype(np.float64)
-            for innocent in innocents:
+            for cover_name, innocent in zip(HELD_OUT_PHOTOS, innocents, strict=True):
                 cover = cv2.resize(innocent, (w, h), interpolation=cv2.INTER_AREA).astype(np.float64)
                 forged = np.clip(cover + residual, 0, 255).round().astype(np.uint8)
                 forged_total += 1
                 raw_forged_reads += codec.detect(forged) is not None
-                judge("forged", forged, None)
-        for innocent in innocents:
-            judge("unrelated", innocent, None)
+                judge("forged", forged, None, f"{name} onto {cover_name}")
+        for cover_name, innocent in zip(HELD_OUT_PHOTOS, innocents, strict=True):
+            judge("unrelated", innocent, None, cover_name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     correct = sum(n for kind, counts in outcome.items() for v, n in counts.items() if v in EXPECTED[kind])
@@ -151,6 +154,7 @@ def main() -> None:
         "expected": {kind: sorted(v) for kind, v in EXPECTED.items()},
         "correct": correct,
         "total": total,
+        "unexpected": unexpected,
         "forged_raw_codec_reads": raw_forged_reads,
         "forged_total": forged_total,
         "forged_verified": outcome["forged"]["verified"],
@@ -183,6 +187,8 @@ def main() -> None:
                 f"Verdicts as expected: {correct} of {total}. Copy attack: the raw codec reads the source's "
                 f"mark on {raw_forged_reads} of {forged_total} forged images; the trace calls "
                 f"{outcome['forged']['verified']} of them verified.",
+                "",
+                "Not as expected: " + ("; ".join(unexpected) or "none") + ".",
                 "",
             ]
         )
