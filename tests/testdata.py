@@ -236,22 +236,19 @@ def mask_images() -> list[Path]:
     return [files[name] for name in sorted(files) if name.startswith("mask_")]
 
 
-def _skimage(name: str) -> np.ndarray:
-    # skimage.data is untyped; one typed door keeps callers clean under mypy --strict.
+def skimage_image(name: str) -> np.ndarray:
+    """One of skimage.data's bundled images by name (e.g. ``gravel``, ``clock``), as shipped.
+
+    skimage.data is untyped; one typed door keeps callers clean under mypy --strict."""
     from skimage import data
 
     loader = getattr(data, name)
     return np.ascontiguousarray(np.asarray(loader()))
 
 
-def skimage_image(name: str) -> np.ndarray:
-    """One of skimage.data's bundled images by name (e.g. ``gravel``, ``clock``), as shipped."""
-    return _skimage(name)
-
-
 def astronaut() -> np.ndarray:
     """skimage's astronaut (Eileen Collins), 512x512 RGB, one face."""
-    return _skimage("astronaut")
+    return skimage_image("astronaut")
 
 
 def grace_hopper_path() -> Path:
@@ -268,12 +265,12 @@ def grace_hopper() -> np.ndarray:
 
 def coffee() -> np.ndarray:
     """skimage's coffee cup, 400x600 RGB, no face."""
-    return _skimage("coffee")
+    return skimage_image("coffee")
 
 
 def chelsea() -> np.ndarray:
     """skimage's cat Chelsea, 300x451 RGB, no human face."""
-    return _skimage("chelsea")
+    return skimage_image("chelsea")
 
 
 def lfw_subset() -> tuple[np.ndarray, np.ndarray]:
@@ -281,7 +278,7 @@ def lfw_subset() -> tuple[np.ndarray, np.ndarray]:
 
     The faces are tight crops of LFW faces; the non-faces are random patches of natural images.
     """
-    crops = np.clip(np.rint(_skimage("lfw_subset") * 255.0), 0, 255).astype(np.uint8)
+    crops = np.clip(np.rint(skimage_image("lfw_subset") * 255.0), 0, 255).astype(np.uint8)
     return crops[:100], crops[100:]
 
 

@@ -299,6 +299,11 @@ class WatermarkCodec:
         found = found if identity is None else [*found, identity]
         if any(c.false_alarm_probability <= FALSE_ALARM_THRESHOLD for c in found):
             return found
+        return found + self._windows(luma, white, factor)
+
+    def _windows(self, luma: FloatArray, white: FloatArray, factor: int) -> list[_Candidate]:
+        """The best hypothesis of each of the WINDOW_GRID x WINDOW_GRID half-size windows of the
+        detection-resolution ``luma`` (``white`` its whitened version)."""
         # Large images: the windows are searched at a reduced resolution (their short side about
         # WINDOW_SIDE), 4 times fewer pixels at 1024²; what they are for (a picture pasted at half
         # scale, a perspective warp) keeps tiles well above the finest period there.
@@ -306,10 +311,7 @@ class WatermarkCodec:
         if reduce > 1:
             small = (luma.shape[1] // reduce, luma.shape[0] // reduce)
             white = whiten(np.asarray(cv2.resize(luma, small, interpolation=cv2.INTER_AREA), np.float32))
-        return found + self._windows(white, factor * reduce)
-
-    def _windows(self, white: FloatArray, factor: int) -> list[_Candidate]:
-        """The best hypothesis of each of the WINDOW_GRID x WINDOW_GRID half-size windows."""
+            factor *= reduce
         h, w = white.shape
         wh, ww = h // 2, w // 2
         if min(wh, ww) * factor < MIN_DETECT_SIZE:

@@ -231,10 +231,9 @@ def lattice_candidates(
     half = (yy > 0) | ((yy == 0) & (xx > 0))
     zone = half & (radius >= MIN_PERIOD) & (radius <= max_period)
     is_peak = (cv2.dilate(window, np.ones((7, 7), np.uint8)) == window) & zone
-    values = window[is_peak]
-    everything = np.argsort(values)[::-1]
-    order = everything[:PEAK_CANDIDATES]
-    peaks = np.stack([xx[is_peak][order], yy[is_peak][order]], axis=1).astype(np.float64)
+    # Every peak as (x, y), strongest first.
+    ranked = np.stack([xx[is_peak], yy[is_peak]], axis=1)[np.argsort(window[is_peak])[::-1]]
+    peaks = ranked[:PEAK_CANDIDATES].astype(np.float64)
     if len(peaks) == 0:
         return
     # Every lattice point is a peak, so a peak may be a multiple or a diagonal of the basis vector:
@@ -279,10 +278,8 @@ def lattice_candidates(
     # General (affine) lattices: an image stretched in one direction (aspect-ratio change, a
     # shear) has tiles that are no longer square, so the 90-degree completion above misses the
     # second basis vector. Pairs of the strongest peaks (and their halves) span those lattices.
-    strong = np.stack(
-        [xx[is_peak][everything[:AFFINE_PEAKS]], yy[is_peak][everything[:AFFINE_PEAKS]]], axis=1
-    )
-    affine = _pair_bases(np.concatenate([strong, strong / 2]).astype(np.float64), max_period)
+    strong = ranked[:AFFINE_PEAKS].astype(np.float64)
+    affine = _pair_bases(np.concatenate([strong, strong / 2]), max_period)
     general: list[Basis] = []
     if affine:
         _, pair_contrast = _lattice_stats(surface, affine, max_lag)
@@ -328,12 +325,13 @@ def _pair_bases(vectors: npt.NDArray[np.float64], max_period: float) -> list[Bas
     long as each other (an aspect change of 2x or a shear of 45 degrees at most)."""
     lengths = np.hypot(vectors[:, 0], vectors[:, 1])
     keep = (lengths >= MIN_PERIOD) & (lengths <= max_period)
-    vectors = vectors[keep][np.argsort(lengths[keep])[:AFFINE_SHORTEST]]
+    shortest = np.argsort(lengths[keep])[:AFFINE_SHORTEST]
+    vectors, lengths = vectors[keep][shortest], lengths[keep][shortest]
     out: list[Basis] = []
     for i in range(len(vectors)):
         for j in range(i + 1, len(vectors)):
             a, b = vectors[i], vectors[j]
-            la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+            la, lb = float(lengths[i]), float(lengths[j])
             cross = float(a[0] * b[1] - a[1] * b[0])
             if abs(cross) < 0.7071 * la * lb or max(la, lb) > 2 * min(la, lb):
                 continue
