@@ -102,12 +102,22 @@ def _keys(descriptors: U8, table: int) -> U32:
     return keys.astype(np.uint32, copy=False)
 
 
-def _table(owners: U32, keys: U32, dense: bool = True) -> tuple[U32, U32]:
+def _dense(entries: int) -> bool:
+    """Whether a table of this many entries finds buckets through offsets for every key.
+
+    Dense costs a fixed 64 MB per table (2**KEY_BITS + 1 offsets) and one lookup per key; sparse
+    costs 4 bytes per entry (the sorted keys) and a bisection. Dense pays once the tables hold at
+    least as many entries as there are keys (about 131,000 records); below that, a small log's index
+    would be mostly empty offsets (a 10-record index was 256 MB on disk).
+    """
+    return entries >= 1 << KEY_BITS
+
+
+def _table(owners: U32, keys: U32, dense: bool) -> tuple[U32, U32]:
     """One table, its entries' rows sorted by key, and how to find a key's bucket.
 
-    Dense (the persisted index): bucket offsets for all 2**KEY_BITS keys, one lookup per key.
-    Sparse (the small in-memory tail): the sorted keys themselves, searched by bisection, so a tail
-    of a few records does not cost 64 MB per table.
+    Dense (a large persisted index): bucket offsets for all 2**KEY_BITS keys, one lookup per key.
+    Sparse (the in-memory tail, a small index): the sorted keys themselves, searched by bisection.
     """
     order = np.argsort(keys, kind="stable")
     rows = owners[order].astype(np.uint32, copy=False)
@@ -127,7 +137,7 @@ class _Tables:
 
     offsets: list[U32]
     rows: list[U32]
-    dense: bool = True
+    dense: bool
 
     def votes(self, descriptors: U8) -> tuple[U32, I64]:
         """(rows, votes) of the rows that share a key with any query descriptor, in any table."""
@@ -184,7 +194,7 @@ class _Raw:
 
     def part(self) -> _Part:
         """In memory, with sparse tables (the tail, or a whole small log)."""
-        tables = [_table(self.owners, keys, dense=False) for keys in self.keys]
+        tables = [_table(self.owners, keys, False) for keys in self.keys]
         return _Part(self.seqs, self.pdq, _Tables([t[0] for t in tables], [t[1] for t in tables], False))
 
 
@@ -287,15 +297,23 @@ class TraceIndex:
         np.save(staging / "seqs.npy", raw.seqs)
         np.save(staging / "pdq_rows.npy", raw.pdq.ids)
         np.save(staging / "pdq_words.npy", np.ascontiguousarray(raw.pdq.words.T))  # word-major (4, N)
+        dense = _dense(len(raw.owners))
         for table in range(TABLES):
-            offsets, entries = _table(raw.owners, raw.keys[table])
+            offsets, entries = _table(raw.owners, raw.keys[table], dense)
             raw.keys[table] = np.zeros(0, np.uint32)  # free it before the next table is sorted
             np.save(staging / f"lsh{table}_offsets.npy", offsets)
             np.save(staging / f"lsh{table}_rows.npy", entries)
             del offsets, entries
         last = int(raw.seqs[-1]) if len(raw.seqs) else -1
         count = len(raw.seqs)
-        meta = {"format": FORMAT, "origin": origin, "last_seq": last, "records": count, "tables": TABLES}
+        meta = {
+            "format": FORMAT,
+            "origin": origin,
+            "last_seq": last,
+            "records": count,
+            "tables": TABLES,
+            "dense": dense,
+        }
         (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         old = directory.with_name(f"{directory.name}.old-{os.getpid()}")
         shutil.rmtree(old, ignore_errors=True)
@@ -320,12 +338,17 @@ class TraceIndex:
 
             seqs = load("seqs.npy")
             pdq = _mapped_pdq(load("pdq_rows.npy"), load("pdq_words.npy"))
+            dense = meta.get("dense", True) is True  # indexes written before sparse files were dense
             tables = _Tables(
                 [load(f"lsh{t}_offsets.npy") for t in range(TABLES)],
                 [load(f"lsh{t}_rows.npy") for t in range(TABLES)],
+                dense,
             )
         except (OSError, ValueError):
             return None
+        for finder, rows in zip(tables.offsets, tables.rows, strict=True):
+            if len(finder) != ((1 << KEY_BITS) + 1 if dense else len(rows)):
+                return None  # a torn or foreign file: rebuilt, never searched out of bounds
         if len(seqs) != meta.get("records"):
             return None
         return _Part(seqs, pdq, tables), int(meta["last_seq"])
@@ -385,7 +408,7 @@ class TraceIndex:
         ):
             problems.append("whole-image hashes differ from the database's")
         for table in range(TABLES):
-            offsets, entries = _table(raw.owners, raw.keys[table])
+            offsets, entries = _table(raw.owners, raw.keys[table], persisted.tables.dense)
             if not (
                 np.array_equal(offsets, persisted.tables.offsets[table])
                 and np.array_equal(entries, persisted.tables.rows[table])

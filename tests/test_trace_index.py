@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fusionguard import trace_index
 from fusionguard.audit.keys import KeyRing
 from fusionguard.audit.log import AuditLog
 from fusionguard.audit.record import AuditRecord, ModelInfo, OutputRef, PolicyRef
@@ -112,3 +113,48 @@ def test_fingerprint_bytes_round_trip_and_reject_garbage() -> None:
         ContentFingerprint.from_bytes(blob[:-3])
     with pytest.raises(BadInput, match="malformed"):
         ContentFingerprint.from_bytes(b"JUNK" + blob[4:])
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_small_indexes_are_sparse_on_disk_and_both_forms_find_the_same_records(
+    log: AuditLog, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dense: bool
+) -> None:
+    photos = [testdata.astronaut(), testdata.coffee(), testdata.chelsea()]
+    for i, photo in enumerate(photos):
+        _append(log, clock, photo, i)
+    origin = log.state()[0]
+    directory = tmp_path / "trace-index"
+    if dense:  # the form a large log gets, forced on three records
+        monkeypatch.setattr(trace_index, "_dense", lambda entries: True)
+    index = TraceIndex.open(directory, log.engine, origin)
+    assert index.persisted is not None and index.persisted.tables.dense is dense
+    size = sum(path.stat().st_size for path in directory.iterdir())
+    # Dense offsets are 4 x 64 MB whatever the log holds; three records' sparse tables are kilobytes.
+    assert (size > 4 * 64 * 2**20) if dense else (size < 2**20)
+    assert json.loads((directory / "meta.json").read_text())["dense"] is dense
+    for seq, photo in enumerate(photos):
+        assert index.candidates(QueryFeatures.of(_crop(photo)))[0] == seq
+    assert index.verify(log.engine) == []
+    # Files whose finder does not fit the form meta.json names are rebuilt, never searched.
+    meta = json.loads((directory / "meta.json").read_text())
+    (directory / "meta.json").write_text(json.dumps({**meta, "dense": not dense}))
+    monkeypatch.undo()
+    reopened = TraceIndex.open(directory, log.engine, origin)
+    assert reopened.persisted is not None and reopened.persisted.tables.dense is False
+    assert reopened.verify(log.engine) == []
+
+
+def test_an_index_written_before_the_dense_flag_is_read_as_dense(
+    log: AuditLog, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _append(log, clock, testdata.coffee(), 0)
+    origin = log.state()[0]
+    directory = tmp_path / "trace-index"
+    monkeypatch.setattr(trace_index, "_dense", lambda entries: True)
+    TraceIndex.open(directory, log.engine, origin)
+    meta = json.loads((directory / "meta.json").read_text())
+    del meta["dense"]
+    (directory / "meta.json").write_text(json.dumps(meta))
+    index = TraceIndex.open(directory, log.engine, origin, auto_rebuild=False)
+    assert index.persisted is not None and index.persisted.tables.dense is True
+    assert index.candidates(QueryFeatures.of(_crop(testdata.coffee())))[0] == 0
