@@ -36,8 +36,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check fusionguard tests bench migrations docs
 	$(VENV)/bin/mypy
 
+# The suite runs on one worker per core (pytest-xdist), at most 4: each worker loads the face, NSFW and
+# diffusion models and starts its own PostgreSQL cluster. TEST_JOBS=0 runs it in one process.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: $(TEST_STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS)
 
 bench: $(STAMP)
 	for b in audit checks fingerprint watermark trace guard console witness; do $(PY) bench/$$b/run.py || exit 1; done
